@@ -1,0 +1,107 @@
+// Package chat is chatd's domain: users, rooms and messages, the errors that
+// carry protocol codes, and the Store and Bus interfaces that the adapters
+// (sqlite, postgres, natsbus) implement and the server consumes.
+//
+// It depends on the standard library only.
+package chat
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// General is the room that exists from the start; every new account joins it.
+const General = "general"
+
+// MaxTextChars is the longest message text, in Unicode code points.
+const MaxTextChars = 4000
+
+// User is an account as other users see it.
+type User struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+}
+
+// Room is a room as one user sees it: LastSeq, Joined and Unread are relative
+// to that user (and, for LastSeq, to one connection's cursor).
+type Room struct {
+	Name          string `json:"name"`
+	Private       bool   `json:"private"`
+	LastSeq       int64  `json:"last_seq"`
+	Joined        bool   `json:"joined"`
+	Unread        int64  `json:"unread"`
+	MembersOnline int    `json:"members_online"`
+	// Owner is the owning user's ID; empty for general and for DMs.
+	Owner string `json:"-"`
+}
+
+// Message is one stored chat message.
+type Message struct {
+	Room        string     `json:"room"`
+	Seq         int64      `json:"seq"`
+	ID          string     `json:"id"`
+	From        User       `json:"from"`
+	Text        string     `json:"text"`
+	SentAt      time.Time  `json:"sent_at"`
+	ClientMsgID string     `json:"client_msg_id,omitempty"`
+	EditedAt    *time.Time `json:"edited_at"`
+	Deleted     bool       `json:"deleted"`
+}
+
+var (
+	usernameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{3,32}$`)
+	roomRE     = regexp.MustCompile(`^[a-z0-9_\-]{1,64}$`)
+)
+
+// ValidUsername reports whether s is a legal username: 3–32 of A-Z a-z 0-9 _ . -
+func ValidUsername(s string) bool { return usernameRE.MatchString(s) }
+
+// ValidRoomName reports whether s may name a room that users create or join
+// by name: 1–64 of a-z 0-9 _ -. Direct-message rooms are named by DMName.
+func ValidRoomName(s string) bool { return roomRE.MatchString(s) }
+
+// IsDMName reports whether name has the shape of a direct-message room.
+func IsDMName(name string) bool {
+	a, b, ok := SplitDMName(name)
+	return ok && ValidUsername(a) && ValidUsername(b) && a <= b
+}
+
+// DMName is the name of the direct conversation between two usernames:
+// "dm:<a>:<b>" with the usernames sorted, so both sides name it alike.
+func DMName(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return "dm:" + a + ":" + b
+}
+
+// SplitDMName returns the two usernames of a "dm:a:b" room name.
+func SplitDMName(name string) (a, b string, ok bool) {
+	rest, found := strings.CutPrefix(name, "dm:")
+	if !found {
+		return "", "", false
+	}
+	return strings.Cut(rest, ":")
+}
+
+// ValidRoomRef reports whether s can name an existing room in a request:
+// either an ordinary room name or a DM name.
+func ValidRoomRef(s string) bool { return ValidRoomName(s) || IsDMName(s) }
+
+// CheckText validates message text: 1–MaxTextChars code points, valid UTF-8,
+// not only white space. The text is stored exactly as sent.
+func CheckText(text string) error {
+	if !utf8.ValidString(text) {
+		return Errorf(CodeBadRequest, "text is not valid UTF-8")
+	}
+	if strings.TrimFunc(text, unicode.IsSpace) == "" {
+		return Errorf(CodeBadRequest, "text is empty")
+	}
+	if utf8.RuneCountInString(text) > MaxTextChars {
+		return Errorf(CodeTooLarge, "text is longer than %d characters", MaxTextChars)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// Session is a login session. The token itself is never stored, only its
+// SHA-256 hash, so a leaked database does not leak live sessions.
+type Session struct {
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// NewMessage is a message to be appended to a room. From is the
+// authenticated sender; the store never trusts anything else for it.
+type NewMessage struct {
+	Room        string
+	From        User
+	Text        string
+	ClientMsgID string // optional; unique per (room, sender) when set
+	SentAt      time.Time
+}
+
+// HistoryQuery selects a page of a room's messages. At most one of
+// BeforeSeq and AfterSeq is set (> 0).
+//   - AfterSeq > 0: the first Limit messages with seq > AfterSeq.
+//   - BeforeSeq > 0: the last Limit messages with seq < BeforeSeq.
+//   - neither: the newest Limit messages.
+//
+// Pages are always ascending by seq.
+type HistoryQuery struct {
+	BeforeSeq int64
+	AfterSeq  int64
+	Limit     int // 1–100; 0 means 50
+}
+
+// Membership is the outcome of a request that may add users to a room.
+type Membership struct {
+	Room  Room // as the acting user sees it
+	Added bool // the user (or invitee) was not a member before
+}
+
+// Store is chatd's durable state. Implementations: sqlite (the embedded
+// default) and postgres. Every implementation must pass storetest.Run.
+//
+// Guarantees every implementation gives:
+//   - Append assigns seq = last_seq+1 of the room in the same transaction as
+//     the insert, so a room's seqs are 1, 2, 3, ... with no gap or repeat even
+//     with several writers (several nodes) at once; when Append returns, the
+//     message is durable, and so is every message of the room with a lower seq.
+//   - Append with a ClientMsgID that the same sender already used in the same
+//     room stores nothing and returns the first message with created=false.
+//   - Every method that takes a userID checks membership itself: a private room
+//     (DMs included) that the user is not a member of yields ErrNotFound, as
+//     for a room that does not exist; a public room the user has not joined
+//     yields ErrForbidden for reads and writes of its messages.
+//   - Usernames are unique case-insensitively and keep the case they were
+//     registered with.
+//   - Errors carry chat codes (ErrNotFound, ErrConflict, ...); a failure to
+//     reach the database is ErrUnavailable.
+type Store interface {
+	// CreateUser creates an account and makes it a member of General, with
+	// its read marker at General's last seq. ErrConflict if the name is taken.
+	CreateUser(ctx context.Context, username, passwordHash string) (User, error)
+	// UserCredentials returns the user and their password hash; ErrNotFound
+	// for an unknown username.
+	UserCredentials(ctx context.Context, username string) (User, string, error)
+	// UserByName returns the user with that username; ErrNotFound if none.
+	UserByName(ctx context.Context, username string) (User, error)
+
+	// CreateSession stores a session.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionUser returns the user of the session whose token hashes to
+	// tokenHash; ErrUnauthorized if there is none or it expired before now.
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (User, error)
+	// DeleteSession revokes a session; deleting an unknown one is no error.
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	// CreateRoom creates a room owned by userID, who becomes its first
+	// member. ErrConflict if a room of that name exists (private or not).
+	CreateRoom(ctx context.Context, userID, name string, private bool) (Room, error)
+	// JoinRoom makes userID a member of a public room, creating it (owned by
+	// userID) if it does not exist. For a private room it succeeds only if
+	// the user is already a member (Added=false), else ErrNotFound. A new
+	// member's read marker starts at the room's last seq.
+	JoinRoom(ctx context.Context, userID, name string) (Membership, error)
+	// LeaveRoom ends userID's membership. Leaving a public room one is not in
+	// is no error; a private room one is not in is ErrNotFound.
+	LeaveRoom(ctx context.Context, userID, name string) error
+	// Invite adds the user named username to the private room name. Only the
+	// owner may invite (ErrForbidden for other members); ErrNotFound for an
+	// unknown invitee; ErrBadRequest for a public room. Membership.Room is
+	// the room as the invitee sees it; Added is false if they were a member.
+	Invite(ctx context.Context, userID, name, username string) (User, Membership, error)
+	// OpenDM returns the direct conversation between userID and username
+	// (DMName), creating it if needed and making both users members. The
+	// returned Membership is the acting user's; otherAdded reports whether
+	// the other user was not a member before.
+	OpenDM(ctx context.Context, userID, username string) (room Room, other User, otherAdded bool, err error)
+	// Rooms returns the rooms userID is a member of, sorted by name, with
+	// Joined, LastSeq and Unread set.
+	Rooms(ctx context.Context, userID string) ([]Room, error)
+	// PublicRooms returns up to limit public rooms userID is not a member
+	// of, sorted by name, with Joined=false.
+	PublicRooms(ctx context.Context, userID string, limit int) ([]Room, error)
+	// Room returns one room as userID sees it (ErrNotFound for a private room
+	// they are not in).
+	Room(ctx context.Context, userID, name string) (Room, error)
+
+	// Append stores a message (see the guarantees above). It returns the
+	// stored message and whether this call created it.
+	Append(ctx context.Context, m NewMessage) (Message, bool, error)
+	// History returns a page of a room's messages for userID, and whether
+	// more exist further in the direction of the query.
+	History(ctx context.Context, userID, room string, q HistoryQuery) ([]Message, bool, error)
+	// MessagesAfter returns up to limit messages of room with seq > after,
+	// ascending, without any membership check: the hub fills bus gaps with it.
+	MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error)
+	// LastSeq returns the highest seq of room (0 for an empty room).
+	LastSeq(ctx context.Context, room string) (int64, error)
+	// EditMessage replaces the text of the message; author only
+	// (ErrForbidden), not after deletion (ErrConflict).
+	EditMessage(ctx context.Context, userID, room string, seq int64, text string, at time.Time) (Message, error)
+	// DeleteMessage marks the message deleted and erases its text; the
+	// author or the room's owner may. Deleting twice is no error.
+	DeleteMessage(ctx context.Context, userID, room string, seq int64, at time.Time) (Message, error)
+	// MarkRead moves userID's read marker of room forward to seq (clamped to
+	// the room's last seq; it never moves back) and returns the marker and
+	// the unread count after it.
+	MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unread int64, err error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store; it waits for writes in progress.
+	Close() error
+}
+
+// Unread counts are messages after the reader's marker that others sent and
+// that are not deleted.

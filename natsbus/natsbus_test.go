@@ -1,0 +1,171 @@
+package natsbus
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+func newBus(tb testing.TB, opts Options) *Bus {
+	tb.Helper()
+	b, err := New(opts)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// collect subscribes and returns a channel of what arrives (nil = loss signal).
+func collect(tb testing.TB, b *Bus, topic string) <-chan []byte {
+	tb.Helper()
+	ch := make(chan []byte, 1000)
+	sub, err := b.Subscribe(topic, func(d []byte) { ch <- d })
+	if err != nil {
+		tb.Fatalf("Subscribe(%q): %v", topic, err)
+	}
+	tb.Cleanup(func() { sub.Unsubscribe() })
+	return ch
+}
+
+func recv(tb testing.TB, ch <-chan []byte) []byte {
+	tb.Helper()
+	select {
+	case d := <-ch:
+		return d
+	case <-time.After(5 * time.Second):
+		tb.Fatal("timed out waiting for an event")
+		return nil
+	}
+}
+
+func TestEmbeddedPublishSubscribeInOrder(t *testing.T) {
+	b := newBus(t, Options{})
+	if !b.Embedded() {
+		t.Fatal("bus without URL is not embedded")
+	}
+	ch := collect(t, b, "room:dm:a.b:c*d")
+	other := collect(t, b, "room:dm:a")
+	for i := range 100 {
+		if err := b.Publish("room:dm:a.b:c*d", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		if got, want := string(recv(t, ch)), fmt.Sprint(i); got != want {
+			t.Fatalf("event %d = %q, want %q", i, got, want)
+		}
+	}
+	select {
+	case d := <-other:
+		t.Fatalf("subscriber of another topic got %q", d)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := b.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func TestUnsubscribeStopsDelivery(t *testing.T) {
+	b := newBus(t, Options{})
+	ch := make(chan []byte, 10)
+	sub, err := b.Subscribe("t", func(d []byte) { ch <- d })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	b.Publish("t", []byte("x"))
+	b.nc.Flush()
+	select {
+	case d := <-ch:
+		t.Fatalf("got %q after Unsubscribe", d)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestSubjectEscaping(t *testing.T) {
+	tests := []struct{ topic, want string }{
+		{"room:general", "chatd.room:general"},
+		{"room:dm:a.b:c", "chatd.room:dm:a%2Eb:c"},
+		{"x*>% ", "chatd.x%2A%3E%25%20"},
+		{"", "chatd.%"},
+	}
+	for _, tt := range tests {
+		if got := Subject(tt.topic); got != tt.want {
+			t.Errorf("Subject(%q) = %q, want %q", tt.topic, got, tt.want)
+		}
+	}
+	if Subject("a.b") == Subject("a%2Eb") {
+		t.Error("distinct topics map to one subject")
+	}
+}
+
+// TestReconnectSignalsLoss restarts a real NATS server under the bus and
+// expects every subscriber to be told to resynchronise.
+func TestReconnectSignalsLoss(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	addr := ns.Addr().(*net.TCPAddr)
+	b := newBus(t, Options{URL: "nats://" + addr.String()})
+	ch := collect(t, b, "room:x")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	opts2 := *opts
+	opts2.Port = addr.Port
+	ns2, err := server.NewServer(&opts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2.Start()
+	defer ns2.Shutdown()
+	if d := recv(t, ch); d != nil {
+		t.Fatalf("first event after restart = %q, want the nil loss signal", d)
+	}
+	if err := b.Publish("room:x", []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(recv(t, ch)); got != "after" {
+		t.Fatalf("got %q after reconnect, want %q", got, "after")
+	}
+}
+
+// TestExternalTwoNodes runs two buses on the machine's NATS server, as two
+// chatd nodes would: each sees what the other publishes.
+func TestExternalTwoNodes(t *testing.T) {
+	url := os.Getenv("CHATD_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("CHATD_TEST_NATS_URL is not set; skipping the external NATS test")
+	}
+	a := newBus(t, Options{URL: url, Name: "node-a"})
+	b := newBus(t, Options{URL: url, Name: "node-b"})
+	topic := fmt.Sprintf("room:ext-%d", time.Now().UnixNano())
+	ch := collect(t, b, topic)
+	if err := a.Publish(topic, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(recv(t, ch)); got != "hello" {
+		t.Fatalf("node b got %q, want %q", got, "hello")
+	}
+}
+
+func TestConnectFailure(t *testing.T) {
+	_, err := New(Options{URL: "nats://127.0.0.1:1", ConnectTimeout: time.Second})
+	if err == nil {
+		t.Fatal("New with an unreachable URL succeeded")
+	}
+}

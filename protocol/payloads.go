@@ -1,0 +1,264 @@
+package protocol
+
+import (
+	"encoding/json"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// SendMessage is the payload of send_message. The seed's bare-string form
+// ("payload":"Hello") decodes with Room empty: the connection's current room.
+type SendMessage struct {
+	Room        string `json:"room"`
+	Text        string `json:"text"`
+	ClientMsgID string `json:"client_msg_id,omitempty"`
+}
+
+// UnmarshalJSON accepts the object form and the seed's bare string.
+func (p *SendMessage) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		*p = SendMessage{}
+		return json.Unmarshal(data, &p.Text)
+	}
+	type plain SendMessage // no UnmarshalJSON: no recursion
+	return json.Unmarshal(data, (*plain)(p))
+}
+
+// MaxClientMsgIDLen bounds client_msg_id.
+const MaxClientMsgIDLen = 64
+
+// Validate checks the room (if given), the text and the client id.
+func (p *SendMessage) Validate() error {
+	if p.Room != "" {
+		if err := checkRoomRef(p.Room); err != nil {
+			return err
+		}
+	}
+	if len(p.ClientMsgID) > MaxClientMsgIDLen {
+		return chat.Errorf(chat.CodeBadRequest, "client_msg_id is longer than %d bytes", MaxClientMsgIDLen)
+	}
+	return chat.CheckText(p.Text)
+}
+
+// RoomRef is the payload of join_room, change_room, leave_room and typing.
+type RoomRef struct {
+	Room string `json:"room"`
+}
+
+// Validate checks the room name.
+func (p *RoomRef) Validate() error { return checkRoomRef(p.Room) }
+
+// CreateRoom is the payload of create_room.
+type CreateRoom struct {
+	Room    string `json:"room"`
+	Private bool   `json:"private"`
+}
+
+// Validate checks that the name is one a user may create.
+func (p *CreateRoom) Validate() error {
+	if !chat.ValidRoomName(p.Room) {
+		return chat.Errorf(chat.CodeBadRequest, "room name must be 1-64 of a-z 0-9 _ -")
+	}
+	return nil
+}
+
+// Invite is the payload of invite.
+type Invite struct {
+	Room string `json:"room"`
+	User string `json:"user"` // a username
+}
+
+// Validate checks both names.
+func (p *Invite) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	return checkUsername(p.User)
+}
+
+// OpenDM is the payload of open_dm.
+type OpenDM struct {
+	User string `json:"user"` // a username
+}
+
+// Validate checks the username.
+func (p *OpenDM) Validate() error { return checkUsername(p.User) }
+
+// History is the payload of history.
+type History struct {
+	Room      string `json:"room"`
+	BeforeSeq int64  `json:"before_seq"`
+	AfterSeq  int64  `json:"after_seq"`
+	Limit     int    `json:"limit"`
+}
+
+// Validate checks the room, the bounds and the limit (0 means the default).
+func (p *History) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if p.BeforeSeq < 0 || p.AfterSeq < 0 {
+		return chat.Errorf(chat.CodeBadRequest, "before_seq and after_seq must not be negative")
+	}
+	if p.BeforeSeq > 0 && p.AfterSeq > 0 {
+		return chat.Errorf(chat.CodeBadRequest, "give before_seq or after_seq, not both")
+	}
+	if p.Limit < 0 || p.Limit > 100 {
+		return chat.Errorf(chat.CodeBadRequest, "limit must be 1-100")
+	}
+	return nil
+}
+
+// Query returns the store query the payload asks for.
+func (p *History) Query() chat.HistoryQuery {
+	return chat.HistoryQuery{BeforeSeq: p.BeforeSeq, AfterSeq: p.AfterSeq, Limit: p.Limit}
+}
+
+// Who is the payload of who.
+type Who struct {
+	Room  string `json:"room"`
+	Limit int    `json:"limit"`
+}
+
+// Validate checks the room and the limit (0 means 100).
+func (p *Who) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if p.Limit < 0 || p.Limit > 100 {
+		return chat.Errorf(chat.CodeBadRequest, "limit must be 1-100")
+	}
+	return nil
+}
+
+// EditMessage is the payload of edit_message.
+type EditMessage struct {
+	Room string `json:"room"`
+	Seq  int64  `json:"seq"`
+	Text string `json:"text"`
+}
+
+// Validate checks the room, the seq and the new text.
+func (p *EditMessage) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if p.Seq < 1 {
+		return chat.Errorf(chat.CodeBadRequest, "seq must be positive")
+	}
+	return chat.CheckText(p.Text)
+}
+
+// MessageRef is the payload of delete_message and mark_read, and the server's
+// message_deleted and read_marker events.
+type MessageRef struct {
+	Room string `json:"room"`
+	Seq  int64  `json:"seq"`
+}
+
+// Validate checks the room and the seq. mark_read accepts seq 0.
+func (p *MessageRef) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if p.Seq < 0 {
+		return chat.Errorf(chat.CodeBadRequest, "seq must not be negative")
+	}
+	return nil
+}
+
+// Heartbeat tells the client the server's keepalive timing.
+type Heartbeat struct {
+	PingIntervalMS int64 `json:"ping_interval_ms"`
+	PongWaitMS     int64 `json:"pong_wait_ms"`
+}
+
+// Limits tells the client the server's limits.
+type Limits struct {
+	MaxFrameBytes     int64   `json:"max_frame_bytes"`
+	MaxTextChars      int     `json:"max_text_chars"`
+	MessagesPerSecond float64 `json:"messages_per_second"`
+}
+
+// Welcome is the first frame of every connection.
+type Welcome struct {
+	User        chat.User   `json:"user"`
+	Rooms       []chat.Room `json:"rooms"`
+	CurrentRoom string      `json:"current_room"`
+	Server      string      `json:"server"`
+	Heartbeat   Heartbeat   `json:"heartbeat"`
+	Limits      Limits      `json:"limits"`
+}
+
+// Presence statuses.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
+
+// Presence is the payload of a presence event.
+type Presence struct {
+	Room   string    `json:"room"`
+	User   chat.User `json:"user"`
+	Status string    `json:"status"`
+}
+
+// Typing is the payload of the server's typing event.
+type Typing struct {
+	Room string    `json:"room"`
+	User chat.User `json:"user"`
+}
+
+// Ack payloads.
+type (
+	// MessageAck answers send_message, edit_message and delete_message.
+	MessageAck struct {
+		Message chat.Message `json:"message"`
+	}
+	// RoomAck answers join_room, change_room, create_room and open_dm.
+	RoomAck struct {
+		Room chat.Room `json:"room"`
+	}
+	// InviteAck answers invite.
+	InviteAck struct {
+		Room chat.Room `json:"room"`
+		User chat.User `json:"user"`
+	}
+	// HistoryAck answers history.
+	HistoryAck struct {
+		Messages []chat.Message `json:"messages"`
+		HasMore  bool           `json:"has_more"`
+	}
+	// RoomsAck answers list_rooms.
+	RoomsAck struct {
+		Rooms []chat.Room `json:"rooms"`
+	}
+	// WhoAck answers who.
+	WhoAck struct {
+		Online int         `json:"online"`
+		Users  []chat.User `json:"users"`
+	}
+	// MarkReadAck answers mark_read.
+	MarkReadAck struct {
+		Room   string `json:"room"`
+		Seq    int64  `json:"seq"`
+		Unread int64  `json:"unread"`
+	}
+)
+
+func checkRoomRef(name string) error {
+	if name == "" {
+		return chat.Errorf(chat.CodeBadRequest, "room is required")
+	}
+	if !chat.ValidRoomRef(name) {
+		return chat.Errorf(chat.CodeBadRequest, "invalid room name")
+	}
+	return nil
+}
+
+func checkUsername(name string) error {
+	if !chat.ValidUsername(name) {
+		return chat.Errorf(chat.CodeBadRequest, "user must be a username (3-32 of A-Z a-z 0-9 _ . -)")
+	}
+	return nil
+}

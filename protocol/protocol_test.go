@@ -1,0 +1,110 @@
+package protocol
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/chatd/chatd/chat"
+)
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		wantType string
+		wantID   string
+		wantCode chat.Code
+	}{
+		{"full", `{"type":"send_message","id":"c-1","payload":{"room":"general","text":"hi"}}`, "send_message", "c-1", ""},
+		{"no id", `{"type":"typing","payload":{"room":"x"}}`, "typing", "", ""},
+		{"not json", `hello`, "", "", chat.CodeBadRequest},
+		{"array", `[1,2]`, "", "", chat.CodeBadRequest},
+		{"missing type", `{"id":"a"}`, "", "a", chat.CodeBadRequest},
+		{"type not string", `{"type":5,"id":"a"}`, "", "a", chat.CodeBadRequest},
+		{"id not string", `{"type":"x","id":7}`, "", "", chat.CodeBadRequest},
+		{"id too long", `{"type":"x","id":"` + strings.Repeat("a", 65) + `"}`, "", "", chat.CodeBadRequest},
+		{"null payload", `{"type":"list_rooms","payload":null}`, "list_rooms", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := Decode([]byte(tt.in))
+			if got := chat.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("Decode(%s) code = %q, want %q (err %v)", tt.in, got, tt.wantCode, err)
+			}
+			if err == nil && env.Type != tt.wantType {
+				t.Errorf("type = %q, want %q", env.Type, tt.wantType)
+			}
+			if env.ID != tt.wantID {
+				t.Errorf("id = %q, want %q", env.ID, tt.wantID)
+			}
+		})
+	}
+}
+
+func TestSendMessagePayload(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		want     SendMessage
+		wantCode chat.Code
+	}{
+		{"object", `{"room":"general","text":"hi","client_msg_id":"k1"}`, SendMessage{"general", "hi", "k1"}, ""},
+		{"seed bare string", `"Hello"`, SendMessage{Text: "Hello"}, ""},
+		{"empty", `{"room":"general","text":""}`, SendMessage{}, chat.CodeBadRequest},
+		{"white space", `{"room":"general","text":" \n\t "}`, SendMessage{}, chat.CodeBadRequest},
+		{"too long", `{"room":"general","text":"` + strings.Repeat("é", 4001) + `"}`, SendMessage{}, chat.CodeTooLarge},
+		{"4000 emoji fit", `{"room":"general","text":"` + strings.Repeat("😀", 4000) + `"}`, SendMessage{"general", strings.Repeat("😀", 4000), ""}, ""},
+		{"bad room", `{"room":"Bad Room","text":"x"}`, SendMessage{}, chat.CodeBadRequest},
+		{"text wrong type", `{"room":"general","text":5}`, SendMessage{}, chat.CodeBadRequest},
+		{"number payload", `42`, SendMessage{}, chat.CodeBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got SendMessage
+			err := DecodePayload([]byte(tt.in), &got)
+			if code := chat.ErrorCode(err); code != tt.wantCode {
+				t.Fatalf("code = %q, want %q (err %v)", code, tt.wantCode, err)
+			}
+			if err == nil && got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPayloadValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		v    any
+		ok   bool
+	}{
+		{"history newest", `{"room":"general"}`, &History{}, true},
+		{"history both bounds", `{"room":"general","before_seq":5,"after_seq":1}`, &History{}, false},
+		{"history limit 101", `{"room":"general","limit":101}`, &History{}, false},
+		{"history negative", `{"room":"general","after_seq":-1}`, &History{}, false},
+		{"history fractional seq", `{"room":"general","after_seq":1.5}`, &History{}, false},
+		{"dm room ref", `{"room":"dm:alice:bob"}`, &RoomRef{}, true},
+		{"unsorted dm", `{"room":"dm:bob:alice"}`, &RoomRef{}, false},
+		{"missing room", `{}`, &RoomRef{}, false},
+		{"create dm name", `{"room":"dm:alice:bob"}`, &CreateRoom{}, false},
+		{"create ok", `{"room":"team-1","private":true}`, &CreateRoom{}, true},
+		{"invite bad user", `{"room":"x","user":"a b"}`, &Invite{}, false},
+		{"open dm", `{"user":"bob.smith"}`, &OpenDM{}, true},
+		{"edit zero seq", `{"room":"x","seq":0,"text":"a"}`, &EditMessage{}, false},
+		{"who limit", `{"room":"x","limit":100}`, &Who{}, true},
+		{"mark read", `{"room":"x","seq":3}`, &MessageRef{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := DecodePayload([]byte(tt.in), tt.v)
+			if (err == nil) != tt.ok {
+				t.Fatalf("DecodePayload(%s) err = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, chat.ErrBadRequest) {
+				t.Errorf("err = %v, want a bad_request", err)
+			}
+		})
+	}
+}
