@@ -97,6 +97,10 @@ func CheckText(text string) error {
 	if !utf8.ValidString(text) {
 		return Errorf(CodeBadRequest, "text is not valid UTF-8")
 	}
+	if strings.IndexByte(text, 0) >= 0 {
+		// No store can keep it faithfully (PostgreSQL text refuses NUL).
+		return Errorf(CodeBadRequest, "text contains a NUL character")
+	}
 	if strings.TrimFunc(text, unicode.IsSpace) == "" {
 		return Errorf(CodeBadRequest, "text is empty")
 	}

@@ -30,7 +30,8 @@ type NewMessage struct {
 //   - BeforeSeq > 0: the last Limit messages with seq < BeforeSeq.
 //   - neither: the newest Limit messages.
 //
-// Pages are always ascending by seq.
+// Pages are always ascending by seq. Both bounds at once, or a limit outside
+// 0–100, is ErrBadRequest.
 type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
@@ -57,8 +58,12 @@ type Membership struct {
 //     (DMs included) that the user is not a member of yields ErrNotFound, as
 //     for a room that does not exist; a public room the user has not joined
 //     yields ErrForbidden for reads and writes of its messages.
-//   - Usernames are unique case-insensitively and keep the case they were
-//     registered with.
+//   - Usernames are unique case-insensitively, looked up case-insensitively,
+//     and keep the case they were registered with.
+//   - DM names (dm:a:b) are reserved: CreateRoom refuses them (ErrBadRequest)
+//     and JoinRoom never creates one (ErrNotFound); only OpenDM makes them.
+//   - A member added by JoinRoom, Invite or OpenDM starts with the read
+//     marker at the room's last seq.
 //   - Errors carry chat codes (ErrNotFound, ErrConflict, ...); a failure to
 //     reach the database is ErrUnavailable.
 type Store interface {

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// TestPragmas checks the per-connection settings that durability and
+// integrity rest on, on both pools.
+func TestPragmas(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		pool   string
+		db     *sql.DB
+		pragma string
+		want   int64
+	}{
+		{"write", s.write, "foreign_keys", 1},
+		{"write", s.write, "synchronous", 2}, // FULL
+		{"write", s.write, "busy_timeout", busyTimeout.Milliseconds()},
+		{"write", s.write, "query_only", 0},
+		{"read", s.read, "foreign_keys", 1},
+		{"read", s.read, "busy_timeout", busyTimeout.Milliseconds()},
+		{"read", s.read, "query_only", 1},
+	} {
+		var got int64
+		if err := c.db.QueryRow("PRAGMA " + c.pragma).Scan(&got); err != nil {
+			t.Fatalf("%s PRAGMA %s: %v", c.pool, c.pragma, err)
+		}
+		if got != c.want {
+			t.Errorf("%s pool: PRAGMA %s = %d, want %d", c.pool, c.pragma, got, c.want)
+		}
+	}
+	if got := s.write.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("write pool MaxOpenConnections = %d, want 1", got)
+	}
+}
+
+// TestUnavailable checks that failures of the database itself carry
+// chat.ErrUnavailable and keep their cause for the logs.
+func TestUnavailable(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err = s.Rooms(ctx, "u_x")
+	if !errors.Is(err, chat.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Rooms with an expired context: %v, want ErrUnavailable wrapping DeadlineExceeded", err)
+	}
+
+	// The pools closed under the store, as if the database went away.
+	s.read.Close()
+	s.write.Close()
+	err = s.Ping(t.Context())
+	if !errors.Is(err, chat.ErrUnavailable) || !strings.Contains(err.Error(), "database is closed") {
+		t.Errorf("Ping on a closed database: %v, want ErrUnavailable with the cause", err)
+	}
+	if got, want := chat.ErrorMessage(err), "database unavailable"; got != want {
+		t.Errorf("client message %q, want %q", got, want)
+	}
+	_, err = s.CreateUser(t.Context(), "alice", "hash")
+	if !errors.Is(err, chat.ErrUnavailable) {
+		t.Errorf("CreateUser on a closed database: %v, want ErrUnavailable", err)
+	}
+}

@@ -1,0 +1,324 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+const (
+	defaultHistoryLimit = 50
+	maxHistoryLimit     = 100
+	// defaultAfterLimit is MessagesAfter's page when the caller gives none.
+	defaultAfterLimit = 100
+)
+
+var errMessageNotFound = chat.Errorf(chat.CodeNotFound, "message not found")
+
+// selectMessage reads a chat.Message from messages g JOIN users u.
+const selectMessage = `SELECT g.room, g.seq, g.id, g.user_id, u.username, g.text,
+	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted
+	FROM messages g JOIN users u ON u.id = g.user_id `
+
+func scanMessage(sc scanner) (chat.Message, error) {
+	var (
+		m        chat.Message
+		sentAt   int64
+		editedAt sql.NullInt64
+	)
+	err := sc.Scan(&m.Room, &m.Seq, &m.ID, &m.From.ID, &m.From.Username, &m.Text,
+		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	m.SentAt = fromMillis(sentAt)
+	if editedAt.Valid {
+		t := fromMillis(editedAt.Int64)
+		m.EditedAt = &t
+	}
+	return m, nil
+}
+
+func scanMessages(rows *sql.Rows, capacity int) ([]chat.Message, error) {
+	defer rows.Close()
+	msgs := make([]chat.Message, 0, capacity)
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+func loadMessage(ctx context.Context, q querier, room string, seq int64) (chat.Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq = ?`, room, seq))
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Message{}, errMessageNotFound
+	}
+	return m, err
+}
+
+// Append stores a message in one write transaction: membership check,
+// idempotency check, seq assignment and insert. The commit is durable
+// (synchronous=FULL) before Append returns.
+func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
+	sentAt := nm.SentAt
+	if sentAt.IsZero() {
+		sentAt = time.Now()
+	}
+	var (
+		msg     chat.Message
+		created bool
+	)
+	err := s.update(ctx, "append", func(tx *sql.Tx) error {
+		if _, err := memberAccess(ctx, tx, nm.From.ID, nm.Room); err != nil {
+			return err
+		}
+		if nm.ClientMsgID != "" {
+			m, err := scanMessage(tx.QueryRowContext(ctx,
+				selectMessage+`WHERE g.room = ? AND g.user_id = ? AND g.client_msg_id = ?`,
+				nm.Room, nm.From.ID, nm.ClientMsgID))
+			if err == nil {
+				msg = m
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		from, err := userByID(ctx, tx, nm.From.ID)
+		if err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx,
+			`UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`,
+			nm.Room).Scan(&seq); err != nil {
+			return err
+		}
+		msg = chat.Message{
+			Room:        nm.Room,
+			Seq:         seq,
+			ID:          chat.NewID("m_"),
+			From:        from,
+			Text:        nm.Text,
+			SentAt:      fromMillis(toMillis(sentAt)),
+			ClientMsgID: nm.ClientMsgID,
+		}
+		var clientMsgID any
+		if nm.ClientMsgID != "" {
+			clientMsgID = nm.ClientMsgID
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			msg.Room, msg.Seq, msg.ID, from.ID, msg.Text, clientMsgID, toMillis(msg.SentAt))
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	return msg, created, nil
+}
+
+// History returns a page of room's messages for userID, ascending, and
+// whether more exist further in the query's direction.
+func (s *Store) History(ctx context.Context, userID, room string, q chat.HistoryQuery) ([]chat.Message, bool, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultHistoryLimit
+	case limit < 0 || limit > maxHistoryLimit:
+		return nil, false, chat.Errorf(chat.CodeBadRequest, "limit must be 1-%d", maxHistoryLimit)
+	}
+	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.AfterSeq > 0) {
+		return nil, false, chat.Errorf(chat.CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
+	}
+
+	var (
+		msgs []chat.Message
+		more bool
+	)
+	err := s.view(ctx, "history", func(db querier) error {
+		if _, err := memberAccess(ctx, db, userID, room); err != nil {
+			return err
+		}
+		// One row more than the page tells whether more exist.
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		switch {
+		case q.AfterSeq > 0:
+			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq > ? ORDER BY g.seq LIMIT ?`,
+				room, q.AfterSeq, limit+1)
+		case q.BeforeSeq > 0:
+			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq < ? ORDER BY g.seq DESC LIMIT ?`,
+				room, q.BeforeSeq, limit+1)
+		default:
+			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? ORDER BY g.seq DESC LIMIT ?`,
+				room, limit+1)
+		}
+		if err != nil {
+			return err
+		}
+		if msgs, err = scanMessages(rows, limit+1); err != nil {
+			return err
+		}
+		more = len(msgs) > limit
+		if q.AfterSeq > 0 {
+			msgs = msgs[:min(len(msgs), limit)]
+			return nil
+		}
+		// Newest first from the query: drop the extra (oldest) row, then
+		// reverse into ascending order.
+		msgs = msgs[:min(len(msgs), limit)]
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return msgs, more, nil
+}
+
+// MessagesAfter returns up to limit messages of room with seq > after,
+// ascending, without a membership check. A limit of 0 or less means 100.
+func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]chat.Message, error) {
+	if limit <= 0 {
+		limit = defaultAfterLimit
+	}
+	var msgs []chat.Message
+	err := s.view(ctx, "messages after", func(q querier) error {
+		rows, err := q.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq > ? ORDER BY g.seq LIMIT ?`,
+			room, after, limit)
+		if err != nil {
+			return err
+		}
+		msgs, err = scanMessages(rows, min(limit, 64))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// LastSeq returns the highest seq of room: 0 if it has no messages,
+// ErrNotFound if it does not exist.
+func (s *Store) LastSeq(ctx context.Context, room string) (int64, error) {
+	var seq int64
+	err := s.view(ctx, "last seq", func(q querier) error {
+		err := q.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, room).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errRoomNotFound
+		}
+		return err
+	})
+	return seq, err
+}
+
+// EditMessage replaces the text of a message; only its author may, and not
+// after it was deleted.
+func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64, text string, at time.Time) (chat.Message, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var msg chat.Message
+	err := s.update(ctx, "edit message", func(tx *sql.Tx) error {
+		if _, err := memberAccess(ctx, tx, userID, room); err != nil {
+			return err
+		}
+		m, err := loadMessage(ctx, tx, room, seq)
+		switch {
+		case err != nil:
+			return err
+		case m.From.ID != userID:
+			return chat.Errorf(chat.CodeForbidden, "only the author may edit a message")
+		case m.Deleted:
+			return chat.Errorf(chat.CodeConflict, "message is deleted")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, edited_at = ? WHERE room = ? AND seq = ?`,
+			text, toMillis(at), room, seq); err != nil {
+			return err
+		}
+		editedAt := fromMillis(toMillis(at))
+		m.Text, m.EditedAt = text, &editedAt
+		msg = m
+		return nil
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return msg, nil
+}
+
+// DeleteMessage marks a message deleted and erases its text; its author or
+// the room's owner may. Deleting a deleted message returns it unchanged.
+func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int64, at time.Time) (chat.Message, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var msg chat.Message
+	err := s.update(ctx, "delete message", func(tx *sql.Tx) error {
+		a, err := memberAccess(ctx, tx, userID, room)
+		if err != nil {
+			return err
+		}
+		m, err := loadMessage(ctx, tx, room, seq)
+		switch {
+		case err != nil:
+			return err
+		case m.From.ID != userID && a.owner != userID:
+			return chat.Errorf(chat.CodeForbidden, "only the author or the room's owner may delete a message")
+		case m.Deleted:
+			msg = m
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE messages SET deleted = 1, text = '', deleted_at = ? WHERE room = ? AND seq = ?`,
+			toMillis(at), room, seq); err != nil {
+			return err
+		}
+		m.Deleted, m.Text = true, ""
+		msg = m
+		return nil
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return msg, nil
+}
+
+// MarkRead moves userID's read marker of room forward to seq, clamped to
+// the room's last seq, and returns the marker and the unread count after it.
+func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unreadCount int64, err error) {
+	err = s.update(ctx, "mark read", func(tx *sql.Tx) error {
+		a, err := memberAccess(ctx, tx, userID, room)
+		if err != nil {
+			return err
+		}
+		marker = max(a.lastRead, min(seq, a.lastSeq))
+		if marker != a.lastRead {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE memberships SET last_read_seq = ? WHERE room = ? AND user_id = ?`,
+				marker, room, userID); err != nil {
+				return err
+			}
+		}
+		unreadCount, err = unread(ctx, tx, userID, room, marker)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return marker, unreadCount, nil
+}

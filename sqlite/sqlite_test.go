@@ -1,0 +1,207 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/sqlite"
+)
+
+// rawDB opens path with the driver directly, to look at the file the way
+// another process would.
+func rawDB(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, _, err := s.Append(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: "before restart", ClientMsgID: "c1", SentAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, path) // migrations run again: they must change nothing
+	msgs, _, err := s.History(ctx, alice.ID, chat.General, chat.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].ID != sent.ID || msgs[0].Text != sent.Text || !msgs[0].SentAt.Equal(sent.SentAt) {
+		t.Fatalf("History after reopen = %+v, want [%+v]", msgs, sent)
+	}
+	// The idempotency record survives too.
+	again, created, err := s.Append(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: "retry", ClientMsgID: "c1", SentAt: time.Now()})
+	if err != nil || created || again.ID != sent.ID {
+		t.Errorf("Append retry after reopen = %s, created %v, %v; want %s, false", again.ID, created, err, sent.ID)
+	}
+	if _, err := s.CreateUser(ctx, "ALICE", "hash"); !errors.Is(err, chat.ErrConflict) {
+		t.Errorf("CreateUser(ALICE) after reopen: %v, want ErrConflict", err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	for range 3 {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := rawDB(t, path)
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 1 {
+		t.Errorf("user_version = %d, want the number of migrations (>= 1)", version)
+	}
+	// general was created once, not once per Open.
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM rooms WHERE name = 'general'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("general rooms = %d, want 1", n)
+	}
+
+	// A database from a newer chatd is refused rather than misread.
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := sqlite.Open(t.Context(), path); err == nil {
+		s.Close()
+		t.Errorf("Open of a database with schema version %d succeeded, want an error", version+1)
+	}
+}
+
+func TestWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	open(t, path)
+	var mode string
+	if err := rawDB(t, path).QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	if s, err := sqlite.Open(t.Context(), filepath.Join(dir, "missing", "chat.db")); err == nil {
+		s.Close()
+		t.Errorf("Open in a missing directory succeeded, want an error")
+	}
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, []byte("this is not a database, just some text long enough to have a header"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sqlite.Open(t.Context(), junk); err == nil {
+		s.Close()
+		t.Errorf("Open of a file that is not a database succeeded, want an error")
+	}
+}
+
+// TestOddPath checks that a file name with URI syntax in it is taken
+// literally.
+func TestOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a?b#c%20d.db")
+	s := open(t, path)
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the database is not at %q: %v", path, err)
+	}
+}
+
+// TestCloseKeepsAcknowledgedAppends checks durability across Close: every
+// Append that returned a message is there after reopening.
+func TestCloseKeepsAcknowledgedAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		acked []chat.Message
+		wg    sync.WaitGroup
+	)
+	for i := range 8 {
+		wg.Go(func() {
+			for j := 0; ; j++ {
+				m, _, err := s.Append(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: fmt.Sprintf("%d/%d", i, j), SentAt: time.Now()})
+				if err != nil {
+					if !errors.Is(err, chat.ErrUnavailable) {
+						t.Errorf("Append racing Close: %v, want ErrUnavailable", err)
+					}
+					return
+				}
+				mu.Lock()
+				acked = append(acked, m)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	s = open(t, path)
+	last, err := s.LastSeq(ctx, chat.General)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != int64(len(acked)) {
+		t.Errorf("LastSeq after reopen = %d, want %d (the acknowledged appends)", last, len(acked))
+	}
+	stored, err := s.MessagesAfter(ctx, chat.General, 0, len(acked)+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range stored {
+		ids[m.ID] = true
+	}
+	for _, m := range acked {
+		if !ids[m.ID] {
+			t.Errorf("acknowledged message seq %d (%s) missing after reopen", m.Seq, m.ID)
+		}
+	}
+}

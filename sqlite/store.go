@@ -1,0 +1,220 @@
+// Package sqlite implements chat.Store on SQLite, chatd's embedded default,
+// using the pure-Go driver modernc.org/sqlite.
+//
+// The database runs in WAL mode with synchronous=FULL, so a committed
+// transaction is on disk before the call returns. All writes go through one
+// connection (SQLite has a single writer anyway; queueing in database/sql is
+// fairer than retrying on SQLITE_BUSY), and reads use a separate pool that
+// WAL lets run alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (a checkpoint, or another process) before failing with
+// SQLITE_BUSY, which the store reports as unavailable.
+const busyTimeout = 5 * time.Second
+
+var _ chat.Store = (*Store)(nil)
+
+// Store is a chat.Store backed by one SQLite database file.
+type Store struct {
+	write *sql.DB // exactly one connection; every write transaction
+	read  *sql.DB // query_only connections for reads
+
+	// mu guards closed. Every method holds it for reading while it runs, so
+	// Close, which takes it for writing, waits for the calls in progress.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Open opens the SQLite database at path, creating the file if it does not
+// exist (its directory must exist), and brings its schema up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	uri := "file:" + escapePath(path)
+	params := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)",
+		busyTimeout.Milliseconds())
+
+	// journal_mode is persistent in the file, so setting it on the writer
+	// once is enough; _txlock=immediate takes the write lock at BEGIN rather
+	// than at the first write, so a transaction never fails half way
+	// upgrading its lock.
+	write, err := sql.Open("sqlite", uri+"?"+params+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, mapErr(fmt.Sprintf("open %s", path), err)
+	}
+
+	read, err := sql.Open("sqlite", uri+"?"+params+"&_query_only=1")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	if err := read.PingContext(ctx); err != nil {
+		read.Close()
+		write.Close()
+		return nil, mapErr(fmt.Sprintf("open %s", path), err)
+	}
+	return &Store{write: write, read: read}, nil
+}
+
+// escapePath makes a file name safe inside a "file:" URI, whose query
+// starts at the first '?'.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, chat.General).Scan(&n)
+	return mapErr("ping", err)
+}
+
+// Close waits for the calls in progress, then closes the database. Calls
+// after Close fail with chat.ErrUnavailable; closing again does nothing.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// errClosed is what every method returns after Close.
+var errClosed = chat.Errorf(chat.CodeUnavailable, "store is closed")
+
+// enter marks the start of a call; it fails once the store is closed. A
+// successful enter must be paired with exit.
+func (s *Store) enter() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed
+	}
+	return nil
+}
+
+func (s *Store) exit() { s.mu.RUnlock() }
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// update runs fn in a write transaction, committing if fn returns nil. op
+// names the operation in errors.
+func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapErr(op, err)
+	}
+	return mapErr(op, tx.Commit())
+}
+
+// view runs fn against the read pool. op names the operation in errors.
+func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.exit()
+	return mapErr(op, fn(s.read))
+}
+
+// errUnavailable is the domain error for a database that cannot be reached
+// or cannot do its work right now.
+var errUnavailable = chat.Errorf(chat.CodeUnavailable, "database unavailable")
+
+// mapErr gives err a chat code: domain errors pass through, failures of the
+// database itself become chat.ErrUnavailable (still wrapping the cause for
+// the logs), and anything else stays internal.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *chat.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, errUnavailable, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
+			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+			sqlite3.SQLITE_NOTADB:
+			return true
+		}
+		return false
+	}
+	// database/sql does not export its "database is closed" error.
+	return strings.Contains(err.Error(), "sql: database is closed")
+}
+
+// isConstraint reports whether err is the SQLite constraint violation code
+// (an extended code such as SQLITE_CONSTRAINT_UNIQUE).
+func isConstraint(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+// Times are stored as milliseconds since the epoch and returned in UTC, so
+// what a write returns equals what a later read returns.
+
+func toMillis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// now is the current time at the precision the store keeps.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
