@@ -1,0 +1,214 @@
+// Command chatd is the chat server: with no flags it listens on :8080, keeps
+// its data in ./data (SQLite) and runs its message bus in-process.
+//
+// Every flag has an environment twin: --data-dir is CHATD_DATA_DIR, and so
+// on. A flag on the command line wins over its twin.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/natsbus"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// shutdownTimeout bounds a graceful stop; the contract asks for 10 s.
+const shutdownTimeout = 9 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "chatd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+type config struct {
+	addr           string
+	dataDir        string
+	postgresURL    string
+	natsURL        string
+	allowedOrigins string
+	rateLimit      float64
+	presenceLimit  int
+	logFormat      string
+	logLevel       string
+	pingInterval   time.Duration
+	pongWait       time.Duration
+	maxFrameBytes  int64
+}
+
+// parseConfig reads flags, then fills each flag not given from its
+// environment twin (CHATD_ plus the flag's name in upper case, - as _).
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database")
+	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL: use PostgreSQL instead of SQLite")
+	fs.StringVar(&c.natsURL, "nats-url", "", "NATS URL(s): use an external NATS cluster instead of the embedded bus")
+	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open WebSockets (default: the request's own host)")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 10, "messages per second per user, burst twice that; 0 turns it off")
+	fs.IntVar(&c.presenceLimit, "presence-limit", server.DefaultPresenceLimit, "rooms with more online members send no presence events")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&c.pingInterval, "ping-interval", server.DefaultPingInterval, "interval between WebSocket pings")
+	fs.DurationVar(&c.pongWait, "pong-wait", server.DefaultPongWait, "close a connection whose pong is this late")
+	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "CHATD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !given[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", env, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case c.logFormat != "text" && c.logFormat != "json":
+		return c, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
+	case c.rateLimit < 0:
+		return c, errors.New("--rate-limit must not be negative")
+	case c.presenceLimit < 1:
+		return c, errors.New("--presence-limit must be at least 1")
+	case c.pingInterval <= 0 || c.pongWait <= 0:
+		return c, errors.New("--ping-interval and --pong-wait must be positive")
+	case c.maxFrameBytes < 1024:
+		return c, errors.New("--max-frame-bytes must be at least 1024")
+	}
+	return c, nil
+}
+
+func newLogger(c config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// run starts chatd and serves until ctx is done, then shuts down
+// gracefully. ready, if not nil, is called with the listening address.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(addr string)) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(c, stderr)
+	if err != nil {
+		return err
+	}
+	if c.postgresURL != "" {
+		return errors.New("--postgres-url: the PostgreSQL store is not part of this build yet; use the default SQLite store")
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(c.dataDir, "chatd.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+
+	bus, err := natsbus.New(natsbus.Options{URL: c.natsURL, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	defer bus.Close()
+
+	var origins []string
+	for o := range strings.SplitSeq(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv, err := server.New(server.Config{
+		Store:          store,
+		Bus:            bus,
+		Logger:         logger,
+		Version:        version,
+		AllowedOrigins: origins,
+		RateLimit:      c.rateLimit,
+		PresenceLimit:  c.presenceLimit,
+		PingInterval:   c.pingInterval,
+		PongWait:       c.pongWait,
+		MaxFrameBytes:  c.maxFrameBytes,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", version,
+		"data_dir", c.dataDir, "embedded_bus", bus.Embedded())
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Shutdown(sctx) }() // stops accepting at once
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("websockets did not all close in time", "err", err)
+	}
+	if err := <-httpDone; err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	// The deferred bus and store closes run now: the store last, after
+	// every in-flight write has returned.
+	logger.Info("stopped")
+	return nil
+}

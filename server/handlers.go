@@ -1,0 +1,414 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/protocol"
+)
+
+// typingInterval: a connection's typing events for one room are relayed at
+// most this often; the rest are acknowledged and dropped.
+const typingInterval = time.Second
+
+// request is one decoded client request being handled.
+type request struct {
+	ctx context.Context
+	c   *conn
+	env protocol.Envelope
+}
+
+// acked is returned by handlers that queued their ack themselves, inside
+// a room's lock, so that it precedes the room's later events.
+type acked struct{}
+
+type handlerFunc func(req *request) (ack any, err error)
+
+var handlers map[string]handlerFunc
+
+func init() {
+	handlers = map[string]handlerFunc{
+		protocol.TypeSendMessage:   (*request).sendMessage,
+		protocol.TypeJoinRoom:      (*request).joinRoom,
+		protocol.TypeChangeRoom:    (*request).joinRoom,
+		protocol.TypeLeaveRoom:     (*request).leaveRoom,
+		protocol.TypeCreateRoom:    (*request).createRoom,
+		protocol.TypeInvite:        (*request).invite,
+		protocol.TypeOpenDM:        (*request).openDM,
+		protocol.TypeHistory:       (*request).history,
+		protocol.TypeListRooms:     (*request).listRooms,
+		protocol.TypeTyping:        (*request).typing,
+		protocol.TypeWho:           (*request).who,
+		protocol.TypeEditMessage:   (*request).editMessage,
+		protocol.TypeDeleteMessage: (*request).deleteMessage,
+		protocol.TypeMarkRead:      (*request).markRead,
+	}
+}
+
+// handle decodes, runs and answers one frame.
+func (c *conn) handle(data []byte) {
+	env, err := protocol.Decode(data)
+	if err != nil {
+		c.badFrame(env.ID, err)
+		return
+	}
+	h, ok := handlers[env.Type]
+	if !ok {
+		c.badFrame(env.ID, chat.Errorf(chat.CodeUnknownType, "unknown type %q", env.Type))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	ack, err := h(&request{ctx: ctx, c: c, env: env})
+	switch {
+	case err != nil:
+		if code := chat.ErrorCode(err); code == chat.CodeBadRequest || code == chat.CodeUnknownType {
+			c.badFrame(env.ID, err)
+			return
+		}
+		if chat.ErrorCode(err) == chat.CodeInternal {
+			c.s.log.Error("request failed", "type", env.Type, "user", c.user.Username, "err", err)
+			err = chat.Errorf(chat.CodeInternal, "internal error")
+		}
+		c.enqueueBytes(errorFrame(env.ID, err))
+	case env.ID == "":
+	case ack == acked{}:
+	default:
+		c.enqueueBytes(frame(protocol.TypeAck, env.ID, ack))
+	}
+}
+
+func (req *request) decode(v any) error { return protocol.DecodePayload(req.env.Payload, v) }
+
+func (req *request) sendMessage() (any, error) {
+	var p protocol.SendMessage
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	if p.Room == "" {
+		p.Room = req.c.current
+	}
+	m, err := req.c.s.send(req.ctx, req.c.user, p.Room, p.Text, p.ClientMsgID)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.MessageAck{Message: m}, nil
+}
+
+// send is the one path by which messages enter: rate limit, store, then
+// bus. The message is acknowledged only once Append has committed it.
+func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsgID string) (chat.Message, error) {
+	if s.limits != nil && !s.limits.allow(from.ID) {
+		s.metrics.rateLimited.Inc()
+		return chat.Message{}, chat.Errorf(chat.CodeRateLimited, "too many messages; at most %g per second", s.cfg.RateLimit)
+	}
+	type result struct {
+		m       chat.Message
+		created bool
+	}
+	res, err := timed(s.metrics, "append", func() (result, error) {
+		m, created, err := s.store.Append(ctx, chat.NewMessage{
+			Room: room, From: from, Text: text, ClientMsgID: clientMsgID, SentAt: time.Now(),
+		})
+		return result{m, created}, err
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	if res.created {
+		s.metrics.messagesStored.Inc()
+		s.hub.publish(roomTopic(room), busEvent{
+			Kind: evMessage, Room: room, Seq: res.m.Seq, Frame: frame(protocol.TypeNewMessage, "", res.m),
+		})
+	}
+	return res.m, nil
+}
+
+// joinRoom serves join_room and change_room.
+func (req *request) joinRoom() (any, error) {
+	var p protocol.RoomRef
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	m, err := timed(c.s.metrics, "join_room", func() (chat.Membership, error) {
+		return c.s.store.JoinRoom(req.ctx, c.user.ID, p.Room)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.s.hub.joined(c, m.Room, req.env.ID); err != nil {
+		return nil, err
+	}
+	if req.env.Type == protocol.TypeChangeRoom {
+		c.current = m.Room.Name
+	}
+	return acked{}, nil
+}
+
+// joined attaches c to a room the user has just become (or already was) a
+// member of, acks with the connection's cursor, and tells the user's other
+// connections and every node's presence.
+func (h *hub) joined(c *conn, room chat.Room, ackID string) error {
+	u := c.user
+	h.changePresence(busEvent{Kind: evJoinRoom, User: &u, Room: room.Name})
+	err := h.attach(c, room.Name, func(cursor int64) {
+		if ackID == "" {
+			return
+		}
+		r := room
+		r.LastSeq, r.Joined = cursor, true
+		r.MembersOnline = h.presence.online(r.Name)
+		c.enqueueBytes(frame(protocol.TypeAck, ackID, protocol.RoomAck{Room: r}))
+	})
+	if err != nil {
+		return err
+	}
+	h.publish(userTopic(u.ID), busEvent{Kind: evAdded, Node: h.node, Conn: c.id, RoomObj: &room})
+	return nil
+}
+
+func (req *request) leaveRoom() (any, error) {
+	var p protocol.RoomRef
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	if _, err := timed(c.s.metrics, "leave_room", func() (struct{}, error) {
+		return struct{}{}, c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
+	}); err != nil {
+		return nil, err
+	}
+	h := c.s.hub
+	if r := c.removeRoom(p.Room); r != nil {
+		h.detach(c, r)
+	}
+	h.publish(userTopic(c.user.ID), busEvent{Kind: evRemoved, Node: h.node, Conn: c.id, Room: p.Room})
+	h.changePresence(busEvent{Kind: evLeave, User: &c.user, Room: p.Room})
+	return struct{}{}, nil
+}
+
+func (req *request) createRoom() (any, error) {
+	var p protocol.CreateRoom
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	room, err := timed(c.s.metrics, "create_room", func() (chat.Room, error) {
+		return c.s.store.CreateRoom(req.ctx, c.user.ID, p.Room, p.Private)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.s.hub.joined(c, room, req.env.ID); err != nil {
+		return nil, err
+	}
+	return acked{}, nil
+}
+
+func (req *request) invite() (any, error) {
+	var p protocol.Invite
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c, s := req.c, req.c.s
+	invitee, m, err := s.store.Invite(req.ctx, c.user.ID, p.Room, p.User)
+	if err != nil {
+		return nil, err
+	}
+	if m.Added {
+		s.hub.added(invitee, m.Room)
+	}
+	room, err := s.store.Room(req.ctx, c.user.ID, p.Room)
+	if err != nil {
+		return nil, err
+	}
+	room.MembersOnline = s.hub.presence.online(room.Name)
+	return protocol.InviteAck{Room: room, User: invitee}, nil
+}
+
+// added tells every connection of u, on every node, that u is now a member
+// of room (room_added), and counts u as online there.
+func (h *hub) added(u chat.User, room chat.Room) {
+	h.changePresence(busEvent{Kind: evJoinRoom, User: &u, Room: room.Name})
+	h.publish(userTopic(u.ID), busEvent{Kind: evAdded, RoomObj: &room})
+}
+
+func (req *request) openDM() (any, error) {
+	var p protocol.OpenDM
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c, s := req.c, req.c.s
+	room, other, otherAdded, err := s.store.OpenDM(req.ctx, c.user.ID, p.User)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.hub.joined(c, room, req.env.ID); err != nil {
+		return nil, err
+	}
+	if otherAdded && other.ID != c.user.ID {
+		theirs, err := s.store.Room(req.ctx, other.ID, room.Name)
+		if err != nil {
+			return nil, err
+		}
+		s.hub.added(other, theirs)
+	}
+	return acked{}, nil
+}
+
+func (req *request) history() (any, error) {
+	var p protocol.History
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	type page struct {
+		msgs []chat.Message
+		more bool
+	}
+	res, err := timed(c.s.metrics, "history", func() (page, error) {
+		msgs, more, err := c.s.store.History(req.ctx, c.user.ID, p.Room, p.Query())
+		return page{msgs, more}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.msgs == nil {
+		res.msgs = []chat.Message{}
+	}
+	return protocol.HistoryAck{Messages: res.msgs, HasMore: res.more}, nil
+}
+
+func (req *request) listRooms() (any, error) {
+	c := req.c
+	rooms, err := c.s.store.Rooms(req.ctx, c.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.RoomsAck{Rooms: c.s.withOnline(rooms)}, nil
+}
+
+// withOnline fills in members_online.
+func (s *Server) withOnline(rooms []chat.Room) []chat.Room {
+	if rooms == nil {
+		return []chat.Room{}
+	}
+	for i := range rooms {
+		rooms[i].MembersOnline = s.hub.presence.online(rooms[i].Name)
+	}
+	return rooms
+}
+
+// requireMember checks membership from the connection's attached rooms,
+// falling back to the store to tell not_found from forbidden.
+func (req *request) requireMember(room string) error {
+	c := req.c
+	if c.hasRoom(room) {
+		return nil
+	}
+	r, err := c.s.store.Room(req.ctx, c.user.ID, room)
+	if err != nil {
+		return err
+	}
+	if !r.Joined {
+		return chat.Errorf(chat.CodeForbidden, "join the room first")
+	}
+	return nil // a member whose attach is still on its way
+}
+
+func (req *request) typing() (any, error) {
+	var p protocol.RoomRef
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	if err := req.requireMember(p.Room); err != nil {
+		return nil, err
+	}
+	c := req.c
+	now := time.Now()
+	if now.Sub(c.lastTyping[p.Room]) >= typingInterval {
+		c.lastTyping[p.Room] = now
+		u := c.user
+		c.s.hub.publish(roomTopic(p.Room), busEvent{
+			Kind: evTyping, User: &u, Frame: frame(protocol.TypeTyping, "", protocol.Typing{Room: p.Room, User: u}),
+		})
+	}
+	return struct{}{}, nil
+}
+
+func (req *request) who() (any, error) {
+	var p protocol.Who
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	if p.Limit == 0 {
+		p.Limit = 100
+	}
+	if err := req.requireMember(p.Room); err != nil {
+		return nil, err
+	}
+	n, users := req.c.s.hub.presence.who(p.Room, p.Limit)
+	return protocol.WhoAck{Online: n, Users: users}, nil
+}
+
+func (req *request) editMessage() (any, error) {
+	var p protocol.EditMessage
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	m, err := timed(c.s.metrics, "edit", func() (chat.Message, error) {
+		return c.s.store.EditMessage(req.ctx, c.user.ID, p.Room, p.Seq, p.Text, time.Now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.s.hub.publish(roomTopic(p.Room), busEvent{Kind: evUpdated, Frame: frame(protocol.TypeMessageUpdated, "", m)})
+	return protocol.MessageAck{Message: m}, nil
+}
+
+func (req *request) deleteMessage() (any, error) {
+	var p protocol.MessageRef
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	if p.Seq < 1 {
+		return nil, chat.Errorf(chat.CodeBadRequest, "seq must be positive")
+	}
+	c := req.c
+	m, err := timed(c.s.metrics, "delete", func() (chat.Message, error) {
+		return c.s.store.DeleteMessage(req.ctx, c.user.ID, p.Room, p.Seq, time.Now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.s.hub.publish(roomTopic(p.Room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMessageDeleted, "", protocol.MessageRef{Room: p.Room, Seq: p.Seq}),
+	})
+	return protocol.MessageAck{Message: m}, nil
+}
+
+func (req *request) markRead() (any, error) {
+	var p protocol.MessageRef
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	c := req.c
+	type marker struct{ seq, unread int64 }
+	res, err := timed(c.s.metrics, "mark_read", func() (marker, error) {
+		seq, unread, err := c.s.store.MarkRead(req.ctx, c.user.ID, p.Room, p.Seq)
+		return marker{seq, unread}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := c.s.hub
+	h.publish(userTopic(c.user.ID), busEvent{
+		Kind: evRead, Node: h.node, Conn: c.id,
+		Frame: frame(protocol.TypeReadMarker, "", protocol.MessageRef{Room: p.Room, Seq: res.seq}),
+	})
+	return protocol.MarkReadAck{Room: p.Room, Seq: res.seq, Unread: res.unread}, nil
+}
+

@@ -1,0 +1,553 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/protocol"
+	"github.com/gorilla/websocket"
+)
+
+// storeTimeout bounds one store call made on behalf of a request or of the
+// hub. It does not come from the connection, so that a closing connection
+// (or a shutdown) lets an in-flight write finish.
+const storeTimeout = 10 * time.Second
+
+// hub tracks this node's connections, the rooms they are attached to and
+// the users they belong to, and delivers bus events to them.
+//
+// A room's deliveries and its attaches are serialised by room.mu: a
+// connection attached at cursor C has received, or will receive, exactly the
+// room's messages with seq > C, in order. A message whose predecessor the bus
+// lost or reordered is preceded by a fill from the store.
+type hub struct {
+	s        *Server
+	node     string // this node's random ID on the bus
+	presence *presence
+	done     chan struct{} // closed by shutdown: stops store retries
+
+	mu      sync.Mutex // guards the following
+	rooms   map[string]*room
+	users   map[string]*localUser
+	conns   map[*conn]struct{}
+	nextID  uint64
+	closed  bool
+	connsWG sync.WaitGroup // one per connection being served
+
+	presenceSub chat.Subscription
+}
+
+type localUser struct {
+	id    string
+	conns map[*conn]struct{}
+	ready chan struct{} // closed when sub is set (or failed)
+	sub   chat.Subscription
+}
+
+func newHub(s *Server) (*hub, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	h := &hub{
+		s:        s,
+		node:     hex.EncodeToString(b[:]),
+		presence: newPresence(),
+		done:     make(chan struct{}),
+		rooms:    make(map[string]*room),
+		users:    make(map[string]*localUser),
+		conns:    make(map[*conn]struct{}),
+	}
+	sub, err := s.bus.Subscribe(presenceTopic, h.onPresenceEvent)
+	if err != nil {
+		return nil, err
+	}
+	h.presenceSub = sub
+	return h, nil
+}
+
+func (h *hub) publish(topic string, ev busEvent) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		h.s.log.Error("encode bus event", "kind", ev.Kind, "err", err)
+		return
+	}
+	if err := h.s.bus.Publish(topic, data); err != nil {
+		// Room messages are stored already; nodes fill the gap from the
+		// store when the next one arrives or the bus reconnects.
+		h.s.log.Warn("bus publish failed", "topic", topic, "kind", ev.Kind, "err", err)
+	}
+}
+
+// room is one room as this node delivers it.
+type room struct {
+	name  string
+	h     *hub
+	refs  int           // attached connections plus attaches under way; guarded by hub.mu
+	ready chan struct{} // closed when init finished
+	err   error         // init failure; set before ready is closed
+	sub   chat.Subscription
+
+	mu        sync.Mutex // guards the following; held while delivering
+	conns     map[*conn]struct{}
+	delivered int64 // highest seq delivered to conns
+}
+
+// attach adds c to the room's local delivery. Under the room's lock it
+// calls onAttach with the cursor: c receives every message with a higher
+// seq, and only those, after whatever onAttach queues. Attaching a
+// connection that is attached already just reports the cursor again.
+func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
+	h.mu.Lock()
+	r := h.rooms[name]
+	creator := r == nil
+	if creator {
+		r = &room{name: name, h: h, ready: make(chan struct{}), conns: make(map[*conn]struct{})}
+		h.rooms[name] = r
+		r.mu.Lock() // bus events wait until the cursor is known
+		h.s.metrics.rooms.Inc()
+	}
+	r.refs++
+	h.mu.Unlock()
+
+	if creator {
+		r.init()
+	} else {
+		<-r.ready
+	}
+	if r.err != nil {
+		h.release(r)
+		return r.err
+	}
+	r.mu.Lock()
+	_, already := r.conns[c]
+	r.conns[c] = struct{}{}
+	if onAttach != nil {
+		onAttach(r.delivered)
+	}
+	r.mu.Unlock()
+	if already {
+		h.release(r)
+		return nil
+	}
+	if !c.addRoom(name, r) { // c closed meanwhile
+		h.detach(c, r)
+	}
+	return nil
+}
+
+// init subscribes to the room's topic and then reads its last seq, with
+// r.mu held since attach: a message published after the read reaches the
+// subscription, and one stored before it is not delivered twice.
+func (r *room) init() {
+	defer close(r.ready)
+	sub, err := r.h.s.bus.Subscribe(roomTopic(r.name), r.onBus)
+	if err != nil {
+		r.err = err
+		r.mu.Unlock()
+		return
+	}
+	last, err := r.h.lastSeq(r.name)
+	if err != nil {
+		r.err = err
+		r.mu.Unlock()
+		sub.Unsubscribe() // not under r.mu: a blocked handler holds the subscription
+		return
+	}
+	r.sub = sub
+	r.delivered = last
+	r.mu.Unlock()
+}
+
+func (h *hub) lastSeq(name string) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	return timed(h.s.metrics, "last_seq", func() (int64, error) { return h.s.store.LastSeq(ctx, name) })
+}
+
+// detach removes c from the room.
+func (h *hub) detach(c *conn, r *room) {
+	r.mu.Lock()
+	_, ok := r.conns[c]
+	delete(r.conns, c)
+	r.mu.Unlock()
+	if ok {
+		h.release(r)
+	}
+}
+
+// release drops one reference; the last one unsubscribes the room.
+func (h *hub) release(r *room) {
+	h.mu.Lock()
+	r.refs--
+	last := r.refs == 0
+	if last && h.rooms[r.name] == r {
+		delete(h.rooms, r.name)
+		h.s.metrics.rooms.Dec()
+	}
+	h.mu.Unlock()
+	if last && r.sub != nil {
+		r.sub.Unsubscribe()
+	}
+}
+
+// onBus handles one event of the room's topic (nil: events may be lost).
+func (r *room) onBus(data []byte) {
+	if data == nil {
+		r.resync()
+		return
+	}
+	var ev busEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		r.h.s.log.Error("bad room event on bus", "room", r.name, "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	switch ev.Kind {
+	case evMessage:
+		if ev.Seq <= r.delivered {
+			return // delivered already (filled from the store, or a duplicate)
+		}
+		if ev.Seq > r.delivered+1 {
+			r.fillLocked(ev.Seq - 1)
+		}
+		r.broadcastLocked(ev.Frame, nil, true)
+		r.delivered = ev.Seq
+	case evUpdated:
+		r.broadcastLocked(ev.Frame, nil, false)
+	case evTyping:
+		if ev.User != nil {
+			r.broadcastLocked(ev.Frame, func(c *conn) bool { return c.user.ID != ev.User.ID }, false)
+		}
+	}
+}
+
+// resync delivers whatever the store has beyond the cursor: the bus said
+// it may have lost events.
+func (r *room) resync() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	last, err := retry(r.h, func() (int64, error) { return r.h.lastSeq(r.name) })
+	if err != nil {
+		r.h.s.log.Error("room resync failed", "room", r.name, "err", err)
+		return
+	}
+	if last > r.delivered {
+		r.fillLocked(last)
+	}
+}
+
+// fillLocked delivers the room's messages from delivered+1 to upTo from the
+// store. While the store is unavailable it retries (delivery in this room
+// waits); it gives up only when the hub shuts down or the store keeps
+// failing, and then skips ahead so that the room does not stall for good.
+func (r *room) fillLocked(upTo int64) {
+	h := r.h
+	for r.delivered < upTo {
+		after := r.delivered
+		limit := int(min(upTo-after, 100))
+		msgs, err := retry(h, func() ([]chat.Message, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+			defer cancel()
+			return timed(h.s.metrics, "messages_after", func() ([]chat.Message, error) {
+				return h.s.store.MessagesAfter(ctx, r.name, after, limit)
+			})
+		})
+		if err != nil || len(msgs) == 0 {
+			h.s.log.Error("cannot fill a gap from the store; skipping", "room", r.name,
+				"from", after+1, "to", upTo, "err", err)
+			r.delivered = upTo
+			return
+		}
+		for _, m := range msgs {
+			if m.Seq > upTo {
+				break
+			}
+			h.s.metrics.gapFills.Inc()
+			r.broadcastLocked(frame(protocol.TypeNewMessage, "", m), nil, true)
+			r.delivered = m.Seq
+		}
+	}
+}
+
+// retry calls f until it succeeds, the hub shuts down or about 30 s pass.
+func retry[T any](h *hub, f func() (T, error)) (T, error) {
+	backoff := 50 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := f()
+		if err == nil || time.Now().After(deadline) {
+			return v, err
+		}
+		select {
+		case <-h.done:
+			return v, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// broadcastLocked queues one frame, encoded once for all, to the room's
+// connections that want it.
+func (r *room) broadcastLocked(data []byte, want func(*conn) bool, isMessage bool) {
+	if len(r.conns) == 0 || len(data) == 0 {
+		return
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		r.h.s.log.Error("prepare frame", "err", err)
+		return
+	}
+	f := outFrame{pm: pm, size: len(data)}
+	n := 0
+	for c := range r.conns {
+		if want == nil || want(c) {
+			c.enqueue(f)
+			n++
+		}
+	}
+	if isMessage {
+		r.h.s.metrics.deliveries.Add(float64(n))
+	}
+}
+
+// roomConns calls f for each local connection attached to room, under the
+// room's lock.
+func (h *hub) withRoom(name string, f func(r *room)) {
+	h.mu.Lock()
+	r := h.rooms[name]
+	h.mu.Unlock()
+	if r == nil {
+		return
+	}
+	select {
+	case <-r.ready:
+	default:
+		return // being initialised: its connections are not attached yet
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		f(r)
+	}
+}
+
+// register adds c to the hub and its user. first reports whether c is the
+// user's first connection on this node.
+func (h *hub) register(c *conn) (lu *localUser, first bool, ok bool) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, false, false
+	}
+	h.nextID++
+	c.id = h.nextID
+	h.conns[c] = struct{}{}
+	h.connsWG.Add(1)
+	lu = h.users[c.user.ID]
+	if lu == nil {
+		lu = &localUser{id: c.user.ID, conns: make(map[*conn]struct{}), ready: make(chan struct{})}
+		h.users[c.user.ID] = lu
+		first = true
+	}
+	lu.conns[c] = struct{}{}
+	h.mu.Unlock()
+	if first {
+		sub, err := h.s.bus.Subscribe(userTopic(c.user.ID), func(data []byte) { h.onUserEvent(lu, data) })
+		if err != nil {
+			h.s.log.Error("subscribe to user topic", "user", c.user.ID, "err", err)
+		}
+		h.mu.Lock()
+		lu.sub = sub
+		h.mu.Unlock()
+		close(lu.ready)
+	} else {
+		<-lu.ready
+	}
+	return lu, first, true
+}
+
+// unregister removes c; last reports whether it was its user's last
+// connection on this node.
+func (h *hub) unregister(c *conn, lu *localUser) (last bool) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	delete(lu.conns, c)
+	last = len(lu.conns) == 0
+	var sub chat.Subscription
+	if last && h.users[lu.id] == lu {
+		delete(h.users, lu.id)
+		sub = lu.sub
+	}
+	h.mu.Unlock()
+	if sub != nil {
+		sub.Unsubscribe()
+	}
+	return last
+}
+
+// userConns returns a snapshot of the local connections of a user.
+func (h *hub) userConns(lu *localUser) []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*conn, 0, len(lu.conns))
+	for c := range lu.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (h *hub) onUserEvent(lu *localUser, data []byte) {
+	if data == nil {
+		return // lost membership events heal on the user's next connection
+	}
+	var ev busEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		h.s.log.Error("bad user event on bus", "err", err)
+		return
+	}
+	origin := func(c *conn) bool { return ev.Node == h.node && ev.Conn == c.id }
+	for _, c := range h.userConns(lu) {
+		switch ev.Kind {
+		case evAdded:
+			if ev.RoomObj == nil || origin(c) || c.hasRoom(ev.RoomObj.Name) {
+				continue
+			}
+			room := *ev.RoomObj
+			err := h.attach(c, room.Name, func(cursor int64) {
+				room.LastSeq = cursor
+				room.Joined = true
+				room.MembersOnline = h.presence.online(room.Name)
+				c.enqueueBytes(frame(protocol.TypeRoomAdded, "", room))
+			})
+			if err != nil {
+				h.s.log.Warn("attach after room_added failed", "room", room.Name, "err", err)
+			}
+		case evRemoved:
+			if origin(c) {
+				continue
+			}
+			if r := c.removeRoom(ev.Room); r != nil {
+				h.detach(c, r)
+				c.enqueueBytes(frame(protocol.TypeRoomRemoved, "", protocol.RoomRef{Room: ev.Room}))
+			}
+		case evRead:
+			if !origin(c) {
+				c.enqueueBytes(ev.Frame)
+			}
+		case evLogout:
+			if bytes.Equal(c.tokenHash, ev.Session) {
+				c.closeWith(websocket.CloseNormalClosure, "logged out", false)
+			}
+		}
+	}
+}
+
+// publishLogout closes the session's sockets on every node.
+func (h *hub) publishLogout(userID string, tokenHash []byte) {
+	h.publish(userTopic(userID), busEvent{Kind: evLogout, Session: tokenHash})
+}
+
+// The presence topic. This node applies its own changes at once and
+// ignores their echo; other nodes' changes arrive here.
+func (h *hub) onPresenceEvent(data []byte) {
+	if data == nil {
+		return
+	}
+	var ev busEvent
+	if err := json.Unmarshal(data, &ev); err != nil || ev.User == nil {
+		h.s.log.Error("bad presence event on bus", "err", err)
+		return
+	}
+	if ev.Node == h.node {
+		return
+	}
+	h.applyPresence(ev)
+}
+
+func (h *hub) applyPresence(ev busEvent) {
+	u := *ev.User
+	switch ev.Kind {
+	case evOnline:
+		h.announce(u, protocol.StatusOnline, h.presence.nodeOnline(ev.Node, u, ev.Rooms))
+	case evOffline:
+		_, ts := h.presence.nodeOffline(ev.Node, u.ID)
+		h.announce(u, protocol.StatusOffline, ts)
+	case evJoinRoom:
+		if t, ok := h.presence.join(u, ev.Room); ok {
+			h.announce(u, protocol.StatusOnline, []transition{t})
+		}
+	case evLeave:
+		if t, ok := h.presence.leave(u.ID, ev.Room); ok {
+			h.announce(u, protocol.StatusOffline, []transition{t})
+		}
+	}
+}
+
+// changePresence applies a presence change of this node and tells the others.
+func (h *hub) changePresence(ev busEvent) {
+	ev.Node = h.node
+	h.applyPresence(ev)
+	h.publish(presenceTopic, ev)
+}
+
+// announce sends presence events to the local members of each room, except
+// in rooms with more online members than the presence limit.
+func (h *hub) announce(u chat.User, status string, ts []transition) {
+	for _, t := range ts {
+		if t.online > h.s.cfg.PresenceLimit {
+			continue
+		}
+		data := frame(protocol.TypePresence, "", protocol.Presence{Room: t.room, User: u, Status: status})
+		h.withRoom(t.room, func(r *room) {
+			r.broadcastLocked(data, func(c *conn) bool { return c.user.ID != u.ID }, false)
+		})
+	}
+}
+
+// shutdown closes every connection with 1001 and waits for them.
+func (h *hub) shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	close(h.done) // store retries give up: nothing may hold a room for long now
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(websocket.CloseGoingAway, "going away", false)
+	}
+	waited := make(chan struct{})
+	go func() {
+		h.connsWG.Wait()
+		close(waited)
+	}()
+	var err error
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, c := range conns {
+			c.ws.Close()
+		}
+	}
+	h.presenceSub.Unsubscribe()
+	return err
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/web"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// contentSecurityPolicy allows the app's own scripts, styles and images and
+// nothing inline; connect-src 'self' covers the same-origin WebSocket.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+
+// routes is every route the server answers.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/register", s.sameOrigin(s.handleRegister))
+	mux.HandleFunc("POST /api/login", s.sameOrigin(s.handleLogin))
+	mux.HandleFunc("POST /api/logout", s.authed(s.handleLogout))
+	mux.HandleFunc("GET /api/me", s.authed(s.handleMe))
+	mux.HandleFunc("GET /api/rooms", s.authed(s.handleRooms))
+	mux.HandleFunc("GET /api/rooms/{room}/messages", s.authed(s.handleHistory))
+	mux.HandleFunc("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
+	mux.HandleFunc("GET /ws", s.handleWS)
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry}))
+	mux.Handle("GET /", staticHeaders(http.FileServerFS(web.FS)))
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no such endpoint"))
+	}
+	mux.HandleFunc("GET /api/", notFound) // JSON errors, not the web app, under /api/
+	mux.HandleFunc("POST /api/", notFound)
+	return mux
+}
+
+// sameOrigin refuses state-changing requests that a page of a foreign
+// origin sent.
+func (s *Server) sameOrigin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.originAllowed(r) {
+			s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "origin not allowed"))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// authed requires a session. Cookie-authenticated POSTs must also come from
+// an allowed origin; Bearer tokens are not sent by browsers on their own and
+// need no such check.
+func (s *Server) authed(next func(http.ResponseWriter, *http.Request, identity)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.auth.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if id.byCookie && r.Method != http.MethodGet && !s.originAllowed(r) {
+			s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "origin not allowed"))
+			return
+		}
+		next(w, r, id)
+	}
+}
+
+func staticHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.Ready(r.Context()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": chat.ErrorMessage(err)})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleWS upgrades to a WebSocket after the Origin and session checks.
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "origin not allowed"))
+		return
+	}
+	id, err := s.auth.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s.hub.serve(newConn(s, ws, id))
+}

@@ -1,0 +1,178 @@
+// Package server is chatd's HTTP and WebSocket front: routes, accounts and
+// sessions, the WebSocket upgrade, the hub that fans room events out to local
+// connections, limits and metrics. It consumes chat.Store and chat.Bus and
+// never imports an implementation of either; cmd/chatd wires them.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultPingInterval   = 9 * time.Second
+	DefaultPongWait       = 10 * time.Second
+	DefaultWriteWait      = 10 * time.Second
+	DefaultMaxFrameBytes  = 16 << 10
+	DefaultQueueFrames    = 256
+	DefaultQueueBytes     = 1 << 20
+	DefaultPresenceLimit  = 500
+	DefaultBadFrameLimit  = 20
+	DefaultBadFrameWindow = 10 * time.Second
+	DefaultSessionTTL     = 30 * 24 * time.Hour
+)
+
+// Config configures a Server. A zero field means the default its comment
+// names.
+type Config struct {
+	Store chat.Store // required
+	Bus   chat.Bus   // required
+
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Registry receives the server's Prometheus metrics and is served at
+	// /metrics; default a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Version is reported as "chatd/<Version>"; default "dev".
+	Version string
+
+	// AllowedOrigins lists the origins ("https://chat.example.com") that may
+	// open WebSockets and send cookie-authenticated POSTs; "*" allows any.
+	// Empty: only the origin of the request's own Host.
+	AllowedOrigins []string
+	// RateLimit is the messages per second one user may send, with a burst
+	// of twice that. 0 turns rate limiting off.
+	RateLimit float64
+	// PresenceLimit: rooms with more online members send no per-user
+	// presence events; default 500.
+	PresenceLimit int
+
+	// PingInterval between WebSocket pings; default 9 s.
+	PingInterval time.Duration
+	// PongWait: a connection whose pong has not arrived this long after the
+	// last one is closed; default 10 s.
+	PongWait time.Duration
+	// WriteWait bounds one write to a client; default 10 s.
+	WriteWait time.Duration
+	// MaxFrameBytes is the largest frame a client may send (close 1009
+	// beyond); default 16 KiB.
+	MaxFrameBytes int64
+	// QueueFrames and QueueBytes bound a connection's outbound queue (close
+	// 1013 beyond); defaults 256 frames and 1 MiB.
+	QueueFrames int
+	QueueBytes  int
+	// BadFrameLimit bad frames within BadFrameWindow close the connection
+	// with 1008; defaults 20 in 10 s.
+	BadFrameLimit  int
+	BadFrameWindow time.Duration
+	// SessionTTL is how long a login lasts; default 30 days.
+	SessionTTL time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = NewRegistry()
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.PresenceLimit == 0 {
+		c.PresenceLimit = DefaultPresenceLimit
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PongWait == 0 {
+		c.PongWait = DefaultPongWait
+	}
+	if c.WriteWait == 0 {
+		c.WriteWait = DefaultWriteWait
+	}
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.QueueFrames == 0 {
+		c.QueueFrames = DefaultQueueFrames
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.BadFrameLimit == 0 {
+		c.BadFrameLimit = DefaultBadFrameLimit
+	}
+	if c.BadFrameWindow == 0 {
+		c.BadFrameWindow = DefaultBadFrameWindow
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+}
+
+// Server serves chatd's HTTP API, WebSockets and web app. New does not
+// listen; serve Handler() with an http.Server.
+type Server struct {
+	cfg     Config
+	store   chat.Store
+	bus     chat.Bus
+	log     *slog.Logger
+	metrics *metrics
+	hub     *hub
+	auth    *auth
+	limits  *limiterSet // per-user message rate
+	handler http.Handler
+}
+
+// New returns a Server; it subscribes to the bus's cluster-wide topics.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Bus == nil {
+		return nil, errors.New("server: Store and Bus are required")
+	}
+	cfg.setDefaults()
+	s := &Server{
+		cfg:     cfg,
+		store:   cfg.Store,
+		bus:     cfg.Bus,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registry),
+	}
+	s.auth = newAuth(s)
+	if cfg.RateLimit > 0 {
+		s.limits = newLimiterSet(cfg.RateLimit, int(2*cfg.RateLimit+0.5))
+	}
+	h, err := newHub(s)
+	if err != nil {
+		return nil, err
+	}
+	s.hub = h
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Shutdown closes every WebSocket with 1001 "going away" after flushing what
+// is queued for it, and waits until their in-flight requests (store writes
+// included) have finished or ctx is done. Stop the http.Server first so that
+// no new connection arrives.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.hub.shutdown(ctx)
+}
+
+// Ready reports whether the store and the bus answer.
+func (s *Server) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return err
+	}
+	return s.bus.Ping(ctx)
+}
