@@ -149,6 +149,9 @@ func TestReconnectSignalsLoss(t *testing.T) {
 func TestExternalTwoNodes(t *testing.T) {
 	url := os.Getenv("CHATD_TEST_NATS_URL")
 	if url == "" {
+		if os.Getenv("CHATD_REQUIRE_ALL") != "" {
+			t.Fatal("CHATD_TEST_NATS_URL is not set but CHATD_REQUIRE_ALL is")
+		}
 		t.Skip("CHATD_TEST_NATS_URL is not set; skipping the external NATS test")
 	}
 	a := newBus(t, Options{URL: url, Name: "node-a"})

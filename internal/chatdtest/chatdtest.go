@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,3 +221,18 @@ func mustUnmarshal(tb testing.TB, data []byte, v any) {
 var errTimeout = errors.New("timed out")
 
 func describe(f Frame) string { return fmt.Sprintf("%s id=%q %s", f.Type, f.ID, f.Payload) }
+
+// Env returns the environment variable a test needs, skipping the test
+// with a clear message when it is unset, or failing it when
+// CHATD_REQUIRE_ALL is set (as CI does, so that nothing skips there).
+func Env(tb testing.TB, name, what string) string {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("CHATD_REQUIRE_ALL") != "" {
+			tb.Fatalf("%s is not set but CHATD_REQUIRE_ALL is: %s cannot be tested", name, what)
+		}
+		tb.Skipf("%s is not set; skipping %s", name, what)
+	}
+	return v
+}
