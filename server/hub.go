@@ -67,6 +67,8 @@ func newHub(s *Server) (*hub, error) {
 		return nil, err
 	}
 	h.presenceSub = sub
+	// Nodes that run already tell this one who is online on them.
+	h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
 	return h, nil
 }
 
@@ -467,14 +469,45 @@ func (h *hub) onPresenceEvent(data []byte) {
 		return
 	}
 	var ev busEvent
-	if err := json.Unmarshal(data, &ev); err != nil || ev.User == nil {
+	if err := json.Unmarshal(data, &ev); err != nil {
 		h.s.log.Error("bad presence event on bus", "err", err)
 		return
 	}
-	if ev.Node == h.node {
-		return
+	switch {
+	case ev.Node == h.node:
+	case ev.Kind == evSync:
+		h.announceLocalUsers()
+	case ev.User != nil:
+		h.applyPresence(ev)
 	}
-	h.applyPresence(ev)
+}
+
+// announceLocalUsers publishes every local user as online, with the rooms
+// their connections are attached to, for a node that has just started.
+func (h *hub) announceLocalUsers() {
+	h.mu.Lock()
+	var evs []busEvent
+	for _, lu := range h.users {
+		rooms := map[string]struct{}{}
+		var user chat.User
+		for c := range lu.conns {
+			user = c.user
+			c.mu.Lock()
+			for name := range c.rooms {
+				rooms[name] = struct{}{}
+			}
+			c.mu.Unlock()
+		}
+		ev := busEvent{Kind: evOnline, Node: h.node, User: &user}
+		for name := range rooms {
+			ev.Rooms = append(ev.Rooms, name)
+		}
+		evs = append(evs, ev)
+	}
+	h.mu.Unlock()
+	for _, ev := range evs {
+		h.publish(presenceTopic, ev)
+	}
 }
 
 func (h *hub) applyPresence(ev busEvent) {

@@ -569,3 +569,26 @@ func TestUnknownRoomFromWelcomeIsGeneral(t *testing.T) {
 		t.Errorf("bare send after leaving general: %s, want forbidden", code)
 	}
 }
+
+// TestLateNodeLearnsPresence: a node started after users came online on
+// another one still counts them.
+func TestLateNodeLearnsPresence(t *testing.T) {
+	a := start(t)
+	online(t, a, "alice")
+	online(t, a, "bob")
+	b := chatdtest.Start(t, chatdtest.Options{Store: a.Store, Bus: a.Bus})
+	carol := b.Dial(t, a.Register(t, "carol").Token)
+	carol.Welcome()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var who protocol.WhoAck
+		carol.Ack("who", protocol.Who{Room: "general"}, &who)
+		if who.Online == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node b counts %d online (%+v), want 3", who.Online, who.Users)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
