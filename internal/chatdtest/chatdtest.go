@@ -44,9 +44,10 @@ type Server struct {
 	Store chat.Store
 	Bus   chat.Bus
 
-	tb      testing.TB
-	http    *http.Server
-	stopped bool
+	tb       testing.TB
+	http     *http.Server
+	stopped  bool
+	closeOwn func() // closes the store and bus Start opened
 }
 
 // Start runs a chatd until the test ends (or Stop).
@@ -100,16 +101,27 @@ func Start(tb testing.TB, opts Options) *Server {
 	s.URL = "http://" + s.Addr
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go s.http.Serve(ln)
-	tb.Cleanup(func() {
-		s.Stop()
+	s.closeOwn = func() {
 		if ownBus {
 			s.Bus.Close()
 		}
 		if ownStore {
 			s.Store.Close()
 		}
-	})
+	}
+	tb.Cleanup(s.Close)
 	return s
+}
+
+// Close stops the server and closes the store and bus that Start opened,
+// as a process exit would; a server can then be started again on the same
+// DataDir and Addr.
+func (s *Server) Close() {
+	s.Stop()
+	if s.closeOwn != nil {
+		s.closeOwn()
+		s.closeOwn = nil
+	}
 }
 
 // Stop shuts the server down as SIGTERM would: listener first, then every

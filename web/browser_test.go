@@ -1,0 +1,503 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/server"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive the embedded web app in a real Chromium
+// (CHATD_CHROMIUM, e.g. /usr/bin/chromium) against real servers on loopback.
+// Each user gets a browser context of their own: separate cookies and
+// storage, like separate browsers.
+
+type browser struct {
+	t    *testing.T
+	root context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chatdtest.Env(t, "CHATD_CHROMIUM", "the browser tests")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	root, cancelRoot := chromedp.NewContext(alloc)
+	if err := chromedp.Do(root); err != nil { // starts the browser
+		cancelRoot()
+		cancelAlloc()
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		cancelRoot()
+		cancelAlloc()
+	})
+	return &browser{t: t, root: root}
+}
+
+// tab is one user's page.
+type tab struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+
+	mu       sync.Mutex // guards the following
+	problems []string   // console errors, exceptions, CSP violations
+	dialogs  []string
+}
+
+// open starts a new browser context (a user of their own) at url.
+func (b *browser) open(name, url string) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	p := &tab{t: b.t, name: name, ctx: ctx}
+	// Subscribe before navigating so that nothing the page logs is missed.
+	console := chromedp.Console(ctx) // console calls, exceptions, browser log (CSP violations)
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				p.problem(fmt.Sprintf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1))
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.dialogs = append(p.dialogs, ev.Message)
+			p.mu.Unlock()
+			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	p.run(chromedp.Navigate(url))
+	return p
+}
+
+func (p *tab) problem(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.problems = append(p.problems, s)
+}
+
+// run runs actions with a timeout, failing the test on error.
+func (p *tab) run(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v\n%s", p.name, err, p.dump())
+	}
+}
+
+// eval evaluates a JavaScript expression into a T.
+func eval[T any](p *tab, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("%s: evaluate %s: %v\n%s", p.name, expr, err, p.dump())
+	}
+	return v
+}
+
+// waitJS waits until expr is truthy.
+func (p *tab) waitJS(what, expr string, timeout time.Duration) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		p.t.Fatalf("%s: waiting for %s: %v\n%s", p.name, what, err, p.dump())
+	}
+}
+
+// dump describes the page for a failure message.
+func (p *tab) dump() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	defer cancel()
+	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		conn: document.querySelector('#conn-state')?.dataset.state,
+		room: document.querySelector('#room-name')?.textContent,
+		rooms: [...document.querySelectorAll('[data-room]')].map(e => e.dataset.room),
+		messages: [...document.querySelectorAll('#messages li.msg')].map(li => li.dataset.seq + ':' + li.querySelector('.text')?.textContent),
+		pending: [...document.querySelectorAll('#pending-list li')].map(li => li.textContent),
+		side: document.querySelector('#side-status')?.textContent,
+		auth: document.querySelector('#auth-error')?.textContent,
+	})`))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("page state: %s\nproblems: %q", state, p.problems)
+}
+
+// noProblems fails the test if the page logged errors (CSP violations
+// included) or opened a dialog.
+func (p *tab) noProblems(allow ...string) {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+outer:
+	for _, s := range p.problems {
+		for _, a := range allow {
+			if strings.Contains(s, a) {
+				continue outer
+			}
+		}
+		p.t.Errorf("%s: %s", p.name, s)
+	}
+	if len(p.dialogs) > 0 {
+		p.t.Errorf("%s: dialogs opened: %q", p.name, p.dialogs)
+	}
+}
+
+const password = "password-1"
+
+// signUp registers through the form and waits until the app is online.
+func (p *tab) signUp(username string) {
+	p.t.Helper()
+	p.run(
+		chromedp.WaitVisible(chromedp.CSS("#login-username")),
+		chromedp.SendKeys(chromedp.CSS("#login-username"), username),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), password),
+		chromedp.Click(chromedp.CSS("#register-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#app-view")),
+	)
+	p.waitOnline(10 * time.Second)
+}
+
+func (p *tab) waitOnline(timeout time.Duration) {
+	p.t.Helper()
+	p.waitJS("the connection", `document.querySelector('#conn-state')?.dataset.state === 'online'`, timeout)
+}
+
+// roomButton is the sidebar entry of a room.
+func roomButton(room string) string { return fmt.Sprintf(`[data-room=%q]`, room) }
+
+func (p *tab) joinRoom(room string) {
+	p.t.Helper()
+	p.run(
+		chromedp.SendKeys(chromedp.CSS("#join-room-input"), room),
+		chromedp.Click(chromedp.CSS("#join-room-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton(room))),
+	)
+	p.openRoom(room)
+}
+
+func (p *tab) openRoom(room string) {
+	p.t.Helper()
+	p.run(chromedp.Click(chromedp.CSS(roomButton(room))))
+	p.waitJS("room "+room+" to open", fmt.Sprintf(
+		`document.querySelector(%q)?.getAttribute('aria-current') === 'page'`, roomButton(room)), 5*time.Second)
+}
+
+func (p *tab) send(text string) {
+	p.t.Helper()
+	p.run(
+		chromedp.SendKeys(chromedp.CSS("#composer"), text), // typed, as a person would
+		chromedp.Click(chromedp.CSS("#send")),
+	)
+}
+
+// texts returns the texts of the messages shown, top to bottom.
+func (p *tab) texts() []string {
+	p.t.Helper()
+	return eval[[]string](p, `[...document.querySelectorAll('#messages li.msg')].map(li => li.querySelector('.text')?.textContent ?? '')`)
+}
+
+// waitText waits until a message with exactly this text is shown.
+func (p *tab) waitText(text string, timeout time.Duration) {
+	p.t.Helper()
+	p.waitJS("message "+text, fmt.Sprintf(
+		`[...document.querySelectorAll('#messages li.msg .text')].some(e => e.textContent.trim() === %q)`, text), timeout)
+}
+
+// count returns how many shown messages have this text.
+func count(texts []string, text string) int {
+	n := 0
+	for _, s := range texts {
+		if strings.TrimSpace(s) == text {
+			n++
+		}
+	}
+	return n
+}
+
+func startServer(t *testing.T, dir, addr string) *chatdtest.Server {
+	t.Helper()
+	return chatdtest.Start(t, chatdtest.Options{DataDir: dir, Addr: addr, Config: server.Config{RateLimit: 0}})
+}
+
+func TestBrowserTwoUsersChat(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	alice := b.open("alice", srv.URL)
+	bob := b.open("bob", srv.URL)
+	alice.signUp("alice")
+	bob.signUp("bob")
+	alice.joinRoom("team")
+	bob.joinRoom("team")
+
+	alice.send("hello bob")
+	bob.waitText("hello bob", 10*time.Second)
+	bob.send("hi alice 👋")
+	alice.waitText("hi alice 👋", 10*time.Second)
+	bob.waitText("hi alice 👋", 10*time.Second) // acked and shown as sent, not pending
+	for _, p := range []*tab{alice, bob} {
+		if got := p.texts(); strings.Join(got, "|") != "hello bob|hi alice 👋" {
+			t.Errorf("%s sees %q", p.name, got)
+		}
+	}
+	own := eval[bool](alice, `!![...document.querySelectorAll('#messages li.msg')].find(li => li.querySelector('.text').textContent === 'hello bob')?.classList.contains('own')`)
+	if !own {
+		t.Error("alice's own message is not marked as hers")
+	}
+	if path := os.Getenv("CHATD_SCREENSHOT"); path != "" {
+		alice.send("Shall we ship the release today? The browser tests are green ✅")
+		bob.waitText("Shall we ship the release today? The browser tests are green ✅", 10*time.Second)
+		bob.send("Yes! I'll write the release notes.")
+		alice.waitText("Yes! I'll write the release notes.", 10*time.Second)
+		png, err := chromedp.Run(alice.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice.noProblems()
+	bob.noProblems()
+}
+
+func TestBrowserPrivateRoomInvite(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	alice := b.open("alice", srv.URL)
+	bob := b.open("bob", srv.URL)
+	carol := b.open("carol", srv.URL)
+	alice.signUp("alice")
+	bob.signUp("bob")
+	carol.signUp("carol")
+
+	alice.run(
+		chromedp.SendKeys(chromedp.CSS("#create-room-name"), "secret"),
+		chromedp.Click(chromedp.CSS("#create-room-private")),
+		chromedp.Click(chromedp.CSS("#create-room-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton("secret"))),
+	)
+	alice.openRoom("secret")
+	alice.send("for invited eyes only")
+	alice.waitText("for invited eyes only", 5*time.Second)
+	alice.run(
+		chromedp.WaitVisible(chromedp.CSS("#invite-user")),
+		chromedp.SendKeys(chromedp.CSS("#invite-user"), "bob"),
+		chromedp.Click(chromedp.CSS("#invite-submit")),
+	)
+	bob.run(chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton("secret"))))
+	bob.openRoom("secret")
+	bob.waitText("for invited eyes only", 5*time.Second)
+
+	// carol was not invited: the room is not listed, and asking for it by
+	// name fails like a room that does not exist.
+	carol.run(
+		chromedp.SendKeys(chromedp.CSS("#join-room-input"), "secret"),
+		chromedp.Click(chromedp.CSS("#join-room-submit")),
+	)
+	carol.waitJS("an error for the uninvited join", `document.querySelector('#side-status')?.classList.contains('error')`, 5*time.Second)
+	if eval[bool](carol, fmt.Sprintf(`!!document.querySelector(%q)`, roomButton("secret"))) {
+		t.Error("carol's sidebar lists the private room")
+	}
+	if got := carol.texts(); count(got, "for invited eyes only") != 0 {
+		t.Errorf("carol sees %q", got)
+	}
+	for _, p := range []*tab{alice, bob, carol} {
+		p.noProblems()
+	}
+}
+
+// TestBrowserServerRestart: the server restarts mid-conversation; both pages
+// reconnect by themselves with the same session, and what was sent while
+// they were away appears once, in order.
+func TestBrowserServerRestart(t *testing.T) {
+	b := newBrowser(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, "")
+	alice := b.open("alice", srv.URL)
+	bob := b.open("bob", srv.URL)
+	alice.signUp("alice")
+	bob.signUp("bob")
+	alice.send("before the restart")
+	bob.waitText("before the restart", 10*time.Second)
+
+	addr := srv.Addr
+	srv.Close()
+	alice.waitJS("the page to notice", `document.querySelector('#conn-state')?.dataset.state !== 'online'`, 15*time.Second)
+	srv = startServer(t, dir, addr)
+	carol := srv.Register(t, "carol")
+	var sent []string
+	for i := 1; i <= 5; i++ {
+		text := fmt.Sprintf("while you were away %d", i)
+		if status, body := srv.Do(t, "POST", "/api/rooms/general/messages", carol.Token, map[string]string{"text": text}); status != 201 {
+			t.Fatalf("bot post: %d %s", status, body)
+		}
+		sent = append(sent, text)
+	}
+	for _, p := range []*tab{alice, bob} {
+		p.waitOnline(40 * time.Second)
+		p.waitText(sent[len(sent)-1], 10*time.Second)
+	}
+	bob.send("after the restart")
+	alice.waitText("after the restart", 10*time.Second)
+	want := append(append([]string{"before the restart"}, sent...), "after the restart")
+	for _, p := range []*tab{alice, bob} {
+		if got := p.texts(); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s sees\n%q\nwant\n%q", p.name, got, want)
+		}
+	}
+	// The pages log failed reconnects while the server was down; nothing else.
+	for _, p := range []*tab{alice, bob} {
+		p.noProblems("WebSocket connection to", "ERR_CONNECTION_REFUSED", "/api/me")
+	}
+}
+
+// TestBrowserOfflineOutbox: a message sent while the server is down is kept,
+// shown as pending, and delivered once when it is back, also across a reload.
+func TestBrowserOfflineOutbox(t *testing.T) {
+	b := newBrowser(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, "")
+	alice := b.open("alice", srv.URL)
+	bob := b.open("bob", srv.URL)
+	alice.signUp("alice")
+	bob.signUp("bob")
+
+	addr := srv.Addr
+	srv.Close()
+	alice.waitJS("the page to notice", `document.querySelector('#conn-state')?.dataset.state !== 'online'`, 15*time.Second)
+	const text = "typed while the server was down"
+	alice.send(text)
+	alice.waitJS("the pending message", fmt.Sprintf(
+		`[...document.querySelectorAll('#pending-list li')].some(li => li.textContent.includes(%q))`, text), 5*time.Second)
+
+	srv = startServer(t, dir, addr)
+	alice.waitOnline(40 * time.Second)
+	alice.waitText(text, 10*time.Second)
+	alice.waitJS("the outbox to empty", `document.querySelectorAll('#pending-list li').length === 0`, 10*time.Second)
+	bob.waitOnline(40 * time.Second)
+	bob.waitText(text, 10*time.Second)
+
+	alice.run(chromedp.Reload())
+	alice.waitOnline(15 * time.Second)
+	alice.waitText(text, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive by now
+	for _, p := range []*tab{alice, bob} {
+		if n := count(p.texts(), text); n != 1 {
+			t.Errorf("%s shows the message %d times: %q", p.name, n, p.texts())
+		}
+	}
+	var h struct{ Messages []struct{ Text string } }
+	status, body := srv.Do(t, "GET", "/api/rooms/general/messages", srv.Register(t, "auditor").Token, nil)
+	if status != 200 {
+		t.Fatalf("history: %d %s", status, body)
+	}
+	if err := jsonUnmarshal(body, &h); err != nil {
+		t.Fatal(err)
+	}
+	if stored := len(h.Messages); stored != 1 {
+		t.Errorf("the store holds %d messages, want exactly 1", stored)
+	}
+}
+
+// TestBrowserRendersUserContentAsText: markup in a message is shown as text;
+// no dialog opens and no element is injected.
+func TestBrowserRendersUserContentAsText(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	alice := b.open("alice", srv.URL)
+	bob := b.open("bob", srv.URL)
+	alice.signUp("alice")
+	bob.signUp("bob")
+	payloads := []string{
+		`<img src=x onerror=alert(1)>`,
+		`<script>alert(2)</script>`,
+		`"><svg onload=alert(3)>`,
+	}
+	for _, s := range payloads {
+		alice.send(s)
+	}
+	for _, s := range payloads {
+		bob.waitText(s, 10*time.Second)
+	}
+	time.Sleep(300 * time.Millisecond) // an injected onerror would have fired
+	for _, p := range []*tab{alice, bob} {
+		injected := eval[int](p, `document.querySelectorAll('#messages img, #messages script, #messages svg:not(.icon), #messages [onerror], #messages [onload]').length`)
+		if injected != 0 {
+			t.Errorf("%s: %d elements injected into the message list", p.name, injected)
+		}
+		p.noProblems()
+	}
+}
+
+// TestBrowserScrollLoadsHistory: scrolling up loads older pages until the
+// first message, in order, without repeats.
+func TestBrowserScrollLoadsHistory(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	seeder := srv.Register(t, "seeder")
+	const total = 130
+	for i := 1; i <= total; i++ {
+		if status, body := srv.Do(t, "POST", "/api/rooms/general/messages", seeder.Token,
+			map[string]string{"text": fmt.Sprintf("msg %03d", i)}); status != 201 {
+			t.Fatalf("seed: %d %s", status, body)
+		}
+	}
+	reader := b.open("reader", srv.URL)
+	reader.signUp("reader")
+	reader.waitText(fmt.Sprintf("msg %03d", total), 10*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := eval[int](reader, `(document.getElementById('scroller').scrollTop = 0, document.querySelectorAll('#messages li.msg').length)`)
+		if n >= total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d messages after scrolling up for 30 s", n, total)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	got := reader.texts()
+	if len(got) != total {
+		t.Fatalf("shows %d messages, want %d", len(got), total)
+	}
+	for i, s := range got {
+		if want := fmt.Sprintf("msg %03d", i+1); s != want {
+			t.Fatalf("message %d is %q, want %q", i, s, want)
+		}
+	}
+	reader.waitJS("the start-of-room note", `/start/i.test(document.querySelector('#history-status')?.textContent || '')`, 5*time.Second)
+	reader.noProblems()
+}
