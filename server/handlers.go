@@ -125,7 +125,8 @@ func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsg
 	return res.m, nil
 }
 
-// joinRoom serves join_room and change_room.
+// joinRoom serves join_room and change_room; both make the room the
+// connection's current one.
 func (req *request) joinRoom() (any, error) {
 	var p protocol.RoomRef
 	if err := req.decode(&p); err != nil {
@@ -141,9 +142,7 @@ func (req *request) joinRoom() (any, error) {
 	if err := c.s.hub.joined(c, m.Room, req.env.ID); err != nil {
 		return nil, err
 	}
-	if req.env.Type == protocol.TypeChangeRoom {
-		c.current = m.Room.Name
-	}
+	c.current = m.Room.Name // the seed's current room: the one last joined or changed to
 	return acked{}, nil
 }
 
@@ -204,6 +203,7 @@ func (req *request) createRoom() (any, error) {
 	if err := c.s.hub.joined(c, room, req.env.ID); err != nil {
 		return nil, err
 	}
+	c.current = room.Name
 	return acked{}, nil
 }
 

@@ -134,6 +134,11 @@ func TestSeedBareStringGoesToCurrentRoom(t *testing.T) {
 	if ack.Message.Room != "random" {
 		t.Fatalf("bare string after change_room went to %q, want random", ack.Message.Room)
 	}
+	alice.Ack("join_room", protocol.RoomRef{Room: "other"}, nil)
+	alice.Ack("send_message", "to other", &ack)
+	if ack.Message.Room != "other" {
+		t.Fatalf("bare string after join_room went to %q, want other", ack.Message.Room)
+	}
 	bob.ExpectNone("new_message", inRoom("random"), 200*time.Millisecond)
 }
 
