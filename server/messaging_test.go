@@ -597,3 +597,46 @@ func TestLateNodeLearnsPresence(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestHistoryPaging(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	for i := 1; i <= 7; i++ {
+		send(t, alice, "general", fmt.Sprint(i))
+	}
+	page := func(p protocol.History) (seqs []int64, more bool) {
+		var h protocol.HistoryAck
+		alice.Ack("history", p, &h)
+		for _, m := range h.Messages {
+			seqs = append(seqs, m.Seq)
+		}
+		return seqs, h.HasMore
+	}
+	tests := []struct {
+		name string
+		p    protocol.History
+		want string
+		more bool
+	}{
+		{"newest", protocol.History{Room: "general", Limit: 3}, "[5 6 7]", true},
+		{"before", protocol.History{Room: "general", BeforeSeq: 5, Limit: 3}, "[2 3 4]", true},
+		{"before reaches start", protocol.History{Room: "general", BeforeSeq: 3, Limit: 3}, "[1 2]", false},
+		{"after", protocol.History{Room: "general", AfterSeq: 2, Limit: 3}, "[3 4 5]", true},
+		{"after reaches end", protocol.History{Room: "general", AfterSeq: 5, Limit: 3}, "[6 7]", false},
+		{"default limit", protocol.History{Room: "general"}, "[1 2 3 4 5 6 7]", false},
+	}
+	for _, tt := range tests {
+		seqs, more := page(tt.p)
+		if fmt.Sprint(seqs) != tt.want || more != tt.more {
+			t.Errorf("%s: got %v has_more=%v, want %s has_more=%v", tt.name, seqs, more, tt.want, tt.more)
+		}
+	}
+	for _, bad := range []protocol.History{
+		{Room: "general", Limit: 101},
+		{Room: "general", BeforeSeq: 3, AfterSeq: 1},
+	} {
+		if code := alice.ErrorCode("history", bad); code != "bad_request" {
+			t.Errorf("history %+v: %s, want bad_request", bad, code)
+		}
+	}
+}
