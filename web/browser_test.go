@@ -485,7 +485,9 @@ func TestBrowserScrollLoadsHistory(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d messages after scrolling up for 30 s", n, total)
+			t.Fatalf("only %d of %d messages after scrolling up for 30 s; scroller %s; %s", n, total,
+				eval[string](reader, `JSON.stringify({top: document.getElementById('scroller').scrollTop, h: document.getElementById('scroller').scrollHeight, status: document.querySelector('#history-status')?.textContent})`),
+				reader.dump())
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
