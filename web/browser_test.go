@@ -11,8 +11,10 @@ import (
 
 	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/server"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive the embedded web app in a real Chromium
@@ -502,4 +504,56 @@ func TestBrowserScrollLoadsHistory(t *testing.T) {
 	}
 	reader.waitJS("the start-of-room note", `/start/i.test(document.querySelector('#history-status')?.textContent || '')`, 5*time.Second)
 	reader.noProblems()
+}
+
+// TestBrowserPhoneDarkKeyboard: on a 360 px wide phone in dark mode the app
+// fits the screen, Enter sends and Shift+Enter makes a new line, and new
+// messages from others are announced to screen readers.
+func TestBrowserPhoneDarkKeyboard(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	p := b.open("alice", srv.URL)
+	p.run(
+		chromedp.EmulateViewport(360, 740),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+			})
+			return err
+		}),
+	)
+	p.signUp("alice")
+	if overflow := eval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+		t.Errorf("the page is %d px wider than a 360 px screen", overflow)
+	}
+	if !eval[bool](p, `(() => { const r = document.getElementById('composer').getBoundingClientRect();
+		return r.width > 200 && r.right <= window.innerWidth && r.bottom <= window.innerHeight })()`) {
+		t.Error("the composer is not fully on screen")
+	}
+	lum := eval[float64](p, `(() => { const m = getComputedStyle(document.body).backgroundColor.match(/\d+(\.\d+)?/g).map(Number);
+		return (0.2126*m[0] + 0.7152*m[1] + 0.0722*m[2]) / 255 })()`)
+	if lum > 0.3 {
+		t.Errorf("background luminance %.2f in dark mode, want a dark background", lum)
+	}
+
+	p.run(
+		chromedp.Focus(chromedp.CSS("#composer")),
+		chromedp.KeyEvent("first line"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.KeyEvent("second line"),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	p.waitText("first line\nsecond line", 10*time.Second)
+	if v := eval[string](p, `document.getElementById('composer').value`); v != "" {
+		t.Errorf("composer holds %q after Enter sent it", v)
+	}
+
+	bot := srv.Register(t, "bot")
+	if status, body := srv.Do(t, "POST", "/api/rooms/general/messages", bot.Token, map[string]string{"text": "deploy finished"}); status != 201 {
+		t.Fatalf("bot post: %d %s", status, body)
+	}
+	p.waitText("deploy finished", 10*time.Second)
+	p.waitJS("the screen reader announcement", `(() => { const r = document.querySelector('[aria-live]#live-region');
+		return !!r && r.textContent.includes('deploy finished') })()`, 5*time.Second)
+	p.noProblems()
 }
