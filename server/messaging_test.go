@@ -27,6 +27,17 @@ func online(t *testing.T, srv *chatdtest.Server, name string) (*chatdtest.Client
 	return c, acc, c.Welcome()
 }
 
+// connectTwice registers name and opens two connections of theirs.
+func connectTwice(t *testing.T, srv *chatdtest.Server, name string) (*chatdtest.Client, *chatdtest.Client) {
+	t.Helper()
+	acc := srv.Register(t, name)
+	c1 := srv.Dial(t, acc.Token)
+	c1.Welcome()
+	c2 := srv.Dial(t, acc.Token)
+	c2.Welcome()
+	return c1, c2
+}
+
 func messageOf(t *testing.T, f chatdtest.Frame) chat.Message {
 	t.Helper()
 	var m chat.Message
@@ -477,11 +488,7 @@ func TestEditAndDelete(t *testing.T) {
 func TestReadMarkersAcrossConnections(t *testing.T) {
 	srv := start(t)
 	alice, _, _ := online(t, srv, "alice")
-	acc := srv.Register(t, "bob")
-	b1 := srv.Dial(t, acc.Token)
-	b1.Welcome()
-	b2 := srv.Dial(t, acc.Token)
-	b2.Welcome()
+	b1, b2 := connectTwice(t, srv, "bob")
 	for i := range 3 {
 		send(t, alice, "general", fmt.Sprint(i))
 	}
@@ -506,11 +513,7 @@ func TestReadMarkersAcrossConnections(t *testing.T) {
 func TestJoinLeaveAcrossConnections(t *testing.T) {
 	srv := start(t)
 	alice, _, _ := online(t, srv, "alice")
-	acc := srv.Register(t, "bob")
-	b1 := srv.Dial(t, acc.Token)
-	b1.Welcome()
-	b2 := srv.Dial(t, acc.Token)
-	b2.Welcome()
+	b1, b2 := connectTwice(t, srv, "bob")
 
 	alice.Ack("join_room", protocol.RoomRef{Room: "lobby"}, nil)
 	send(t, alice, "lobby", "before bob")

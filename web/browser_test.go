@@ -254,13 +254,33 @@ func startServer(t *testing.T, dir, addr string) *chatdtest.Server {
 	return chatdtest.Start(t, chatdtest.Options{DataDir: dir, Addr: addr, Config: server.Config{RateLimit: 0}})
 }
 
-func TestBrowserTwoUsersChat(t *testing.T) {
+// pair starts a browser and a server on dir (a new one if empty), and signs
+// up alice and bob, each in a browser context of their own.
+func pair(t *testing.T, dir string) (srv *chatdtest.Server, alice, bob *tab) {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	b := newBrowser(t)
-	srv := startServer(t, "", "")
-	alice := b.open("alice", srv.URL)
-	bob := b.open("bob", srv.URL)
+	srv = startServer(t, dir, "")
+	alice = b.open("alice", srv.URL)
+	bob = b.open("bob", srv.URL)
 	alice.signUp("alice")
 	bob.signUp("bob")
+	return srv, alice, bob
+}
+
+// stopServer closes srv as a crash or restart would and waits until p
+// shows that it is offline; it returns the address to restart on.
+func stopServer(srv *chatdtest.Server, p *tab) string {
+	p.t.Helper()
+	srv.Close()
+	p.waitJS("the page to notice", `document.querySelector('#conn-state')?.dataset.state !== 'online'`, 15*time.Second)
+	return srv.Addr
+}
+
+func TestBrowserTwoUsersChat(t *testing.T) {
+	_, alice, bob := pair(t, "")
 	alice.joinRoom("team")
 	bob.joinRoom("team")
 
@@ -345,19 +365,12 @@ func TestBrowserPrivateRoomInvite(t *testing.T) {
 // reconnect by themselves with the same session, and what was sent while
 // they were away appears once, in order.
 func TestBrowserServerRestart(t *testing.T) {
-	b := newBrowser(t)
 	dir := t.TempDir()
-	srv := startServer(t, dir, "")
-	alice := b.open("alice", srv.URL)
-	bob := b.open("bob", srv.URL)
-	alice.signUp("alice")
-	bob.signUp("bob")
+	srv, alice, bob := pair(t, dir)
 	alice.send("before the restart")
 	bob.waitText("before the restart", 10*time.Second)
 
-	addr := srv.Addr
-	srv.Close()
-	alice.waitJS("the page to notice", `document.querySelector('#conn-state')?.dataset.state !== 'online'`, 15*time.Second)
+	addr := stopServer(srv, alice)
 	srv = startServer(t, dir, addr)
 	carol := srv.Register(t, "carol")
 	var sent []string
@@ -389,17 +402,9 @@ func TestBrowserServerRestart(t *testing.T) {
 // TestBrowserOfflineOutbox: a message sent while the server is down is kept,
 // shown as pending, and delivered once when it is back, also across a reload.
 func TestBrowserOfflineOutbox(t *testing.T) {
-	b := newBrowser(t)
 	dir := t.TempDir()
-	srv := startServer(t, dir, "")
-	alice := b.open("alice", srv.URL)
-	bob := b.open("bob", srv.URL)
-	alice.signUp("alice")
-	bob.signUp("bob")
-
-	addr := srv.Addr
-	srv.Close()
-	alice.waitJS("the page to notice", `document.querySelector('#conn-state')?.dataset.state !== 'online'`, 15*time.Second)
+	srv, alice, bob := pair(t, dir)
+	addr := stopServer(srv, alice)
 	const text = "typed while the server was down"
 	alice.send(text)
 	alice.waitJS("the pending message", fmt.Sprintf(
@@ -437,12 +442,7 @@ func TestBrowserOfflineOutbox(t *testing.T) {
 // TestBrowserRendersUserContentAsText: markup in a message is shown as text;
 // no dialog opens and no element is injected.
 func TestBrowserRendersUserContentAsText(t *testing.T) {
-	b := newBrowser(t)
-	srv := startServer(t, "", "")
-	alice := b.open("alice", srv.URL)
-	bob := b.open("bob", srv.URL)
-	alice.signUp("alice")
-	bob.signUp("bob")
+	_, alice, bob := pair(t, "")
 	payloads := []string{
 		`<img src=x onerror=alert(1)>`,
 		`<script>alert(2)</script>`,
