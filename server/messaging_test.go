@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/natsbus"
 	"github.com/chatd/chatd/protocol"
 	"github.com/chatd/chatd/server"
 )
@@ -642,4 +645,71 @@ func TestHistoryPaging(t *testing.T) {
 			t.Errorf("history %+v: %s, want bad_request", bad, code)
 		}
 	}
+}
+
+// lossyBus wraps the real bus to lose events on purpose and to report a
+// loss the way natsbus does after a reconnect (a nil event).
+type lossyBus struct {
+	chat.Bus
+	mu       sync.Mutex
+	dropNext bool
+	handlers []func([]byte)
+}
+
+func (b *lossyBus) Publish(topic string, data []byte) error {
+	b.mu.Lock()
+	drop := b.dropNext && strings.HasPrefix(topic, "room:")
+	if drop {
+		b.dropNext = false
+	}
+	b.mu.Unlock()
+	if drop {
+		return nil
+	}
+	return b.Bus.Publish(topic, data)
+}
+
+func (b *lossyBus) Subscribe(topic string, h func([]byte)) (chat.Subscription, error) {
+	b.mu.Lock()
+	b.handlers = append(b.handlers, h)
+	b.mu.Unlock()
+	return b.Bus.Subscribe(topic, h)
+}
+
+func (b *lossyBus) signalLoss() {
+	b.mu.Lock()
+	hs := slices.Clone(b.handlers)
+	b.mu.Unlock()
+	for _, h := range hs {
+		h(nil)
+	}
+}
+
+// TestLostTailRecoveredOnBusReset: the last message of a burst is lost on
+// the bus, so no later message reveals the gap; when the bus reports a
+// reset, the hub reads the room up to the store's last seq.
+func TestLostTailRecoveredOnBusReset(t *testing.T) {
+	inner, err := natsbus.New(natsbus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	bus := &lossyBus{Bus: inner}
+	srv := chatdtest.Start(t, chatdtest.Options{Bus: bus})
+	alice, _, _ := online(t, srv, "alice")
+	bob, _, _ := online(t, srv, "bob")
+	send(t, alice, "general", "delivered")
+	bob.Expect("new_message", nil)
+
+	bus.mu.Lock()
+	bus.dropNext = true
+	bus.mu.Unlock()
+	lost := send(t, alice, "general", "lost on the bus") // acked: it is stored
+	bob.ExpectNone("new_message", nil, 200*time.Millisecond)
+
+	bus.signalLoss()
+	if m := messageOf(t, bob.Expect("new_message", nil)); m.Seq != lost.Seq || m.Text != "lost on the bus" {
+		t.Fatalf("after the reset bob got %+v, want seq %d", m, lost.Seq)
+	}
+	bob.ExpectNone("new_message", nil, 200*time.Millisecond)
 }
