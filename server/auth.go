@@ -43,7 +43,7 @@ const (
 // Login throttling: failures consume tokens; with none left, attempts are
 // refused with 429 before the password is checked.
 var (
-	accountFailures = rateSpec{every: 12 * time.Second, burst: 5}  // 5 failures, then one per 12 s
+	accountFailures = rateSpec{every: 12 * time.Second, burst: 5} // 5 failures, then one per 12 s
 	addressFailures = rateSpec{every: 3 * time.Second, burst: 20} // 20 failures, then one per 3 s
 )
 

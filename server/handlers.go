@@ -411,4 +411,3 @@ func (req *request) markRead() (any, error) {
 	})
 	return protocol.MarkReadAck{Room: p.Room, Seq: res.seq, Unread: res.unread}, nil
 }
-

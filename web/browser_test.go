@@ -339,7 +339,7 @@ func TestBrowserPrivateRoomInvite(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#invite-user"), "bob"),
 		chromedp.Click(chromedp.CSS("#invite-submit")),
 	)
-	bob.run(chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton("secret"))))
+	bob.run(chromedp.WaitVisible(chromedp.CSS("#room-list " + roomButton("secret"))))
 	bob.openRoom("secret")
 	bob.waitText("for invited eyes only", 5*time.Second)
 

@@ -63,7 +63,9 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse errors are returned, and main prints them as one line; only
+	// -h prints the usage.
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database")
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL: use PostgreSQL instead of SQLite")
@@ -77,6 +79,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.pongWait, "pong-wait", server.DefaultPongWait, "close a connection whose pong is this late")
 	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+		}
 		return c, err
 	}
 	if fs.NArg() > 0 {
