@@ -72,7 +72,21 @@ func (b *browser) open(name, url string) *tab {
 	b.t.Helper()
 	ctx, cancel := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
 	b.t.Cleanup(cancel)
-	p := &tab{t: b.t, name: name, ctx: ctx}
+	return newTab(b.t, ctx, name, url)
+}
+
+// another opens a second tab in p's browser context: the same user, with
+// the same cookies and storage.
+func (p *tab) another(name, url string) *tab {
+	p.t.Helper()
+	ctx, cancel := chromedp.NewContext(p.ctx)
+	p.t.Cleanup(cancel)
+	return newTab(p.t, ctx, name, url)
+}
+
+func newTab(t *testing.T, ctx context.Context, name, url string) *tab {
+	t.Helper()
+	p := &tab{t: t, name: name, ctx: ctx}
 	// Subscribe before navigating so that nothing the page logs is missed.
 	console := chromedp.Console(ctx) // console calls, exceptions, browser log (CSP violations)
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
@@ -556,4 +570,73 @@ func TestBrowserPhoneDarkKeyboard(t *testing.T) {
 	p.waitJS("the screen reader announcement", `(() => { const r = document.querySelector('[aria-live]#live-region');
 		return !!r && r.textContent.includes('deploy finished') })()`, 5*time.Second)
 	p.noProblems()
+}
+
+// TestBrowserReadStateAcrossTabs: unread badges and the title count follow
+// the user's read marker in every tab.
+func TestBrowserReadStateAcrossTabs(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	tab1 := b.open("alice-1", srv.URL)
+	tab1.signUp("alice")
+	tab1.joinRoom("team")
+	tab1.openRoom("general")
+	tab2 := tab1.another("alice-2", srv.URL)
+	tab2.waitOnline(15 * time.Second)
+	tab2.openRoom("general")
+
+	bob := srv.Dial(t, srv.Register(t, "bob").Token)
+	bob.Welcome()
+	bob.Ack("join_room", map[string]string{"room": "team"}, nil)
+	for i := 1; i <= 3; i++ {
+		bob.Ack("send_message", map[string]string{"room": "team", "text": fmt.Sprintf("news %d", i)}, nil)
+	}
+	for _, p := range []*tab{tab1, tab2} {
+		p.waitJS("an unread badge of 3", fmt.Sprintf(`document.querySelector(%q)?.dataset.unread === '3'`, "#room-list "+roomButton("team")), 10*time.Second)
+		p.waitJS("the title count", `document.title.startsWith('(3)')`, 5*time.Second)
+	}
+	tab1.openRoom("team")
+	tab1.waitText("news 3", 5*time.Second)
+	for _, p := range []*tab{tab1, tab2} {
+		p.waitJS("the badge to clear", fmt.Sprintf(`(document.querySelector(%q)?.dataset.unread || '0') === '0'`, "#room-list "+roomButton("team")), 10*time.Second)
+		p.waitJS("the title count to clear", `!document.title.startsWith('(')`, 5*time.Second)
+	}
+	tab1.noProblems()
+	tab2.noProblems()
+}
+
+// TestBrowserEditDeleteTypingPresence: own messages are edited and deleted
+// from the UI and the other user sees it; typing shows and goes away by
+// itself; the other user is listed online.
+func TestBrowserEditDeleteTypingPresence(t *testing.T) {
+	_, alice, bob := pair(t, "")
+	alice.waitJS("bob in the online list", `!!document.querySelector('#online-list [data-user="bob"]')`, 10*time.Second)
+
+	alice.send("tpyo")
+	bob.waitText("tpyo", 10*time.Second)
+	alice.waitJS("the message to be sent", `!!document.querySelector('#messages li.msg.own[data-seq]')`, 10*time.Second)
+	const own = `#messages li.msg.own`
+	alice.run(
+		chromedp.Click(chromedp.CSS(own+` .msg-edit`)),
+		chromedp.WaitVisible(chromedp.CSS(own+` .edit-input`)),
+		chromedp.SetValue(chromedp.CSS(own+` .edit-input`), "typo fixed"),
+		chromedp.Click(chromedp.CSS(own+` .msg-edit-save`)),
+	)
+	bob.waitText("typo fixed", 10*time.Second)
+	bob.waitJS("the edited mark", `!!document.querySelector('#messages li.msg .edited')`, 5*time.Second)
+
+	alice.run(
+		chromedp.Click(chromedp.CSS(own+` .msg-delete`)),
+		chromedp.Click(chromedp.CSS(own+` .msg-delete-confirm`)),
+	)
+	bob.waitJS("the deleted message", `!!document.querySelector('#messages li.msg.deleted')`, 10*time.Second)
+	if n := count(bob.texts(), "typo fixed"); n != 0 {
+		t.Errorf("bob still sees the deleted text %d times", n)
+	}
+
+	bob.run(chromedp.SendKeys(chromedp.CSS("#composer"), "hm"))
+	alice.waitJS("the typing notice", `/bob is typing/.test(document.getElementById('typing').textContent)`, 5*time.Second)
+	alice.waitJS("the typing notice to go away", `document.getElementById('typing').textContent.trim() === ''`, 10*time.Second)
+	alice.noProblems()
+	bob.noProblems()
 }
