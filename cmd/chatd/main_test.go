@@ -350,6 +350,16 @@ func TestBinary(t *testing.T) {
 		})
 	}
 
+	t.Run("help", func(t *testing.T) {
+		out, err := exec.Command(bin, "-h").CombinedOutput()
+		if err != nil {
+			t.Errorf("chatd -h: %v, want exit status 0", err)
+		}
+		if !strings.Contains(string(out), "-data-dir") {
+			t.Errorf("chatd -h printed no usage:\n%s", out)
+		}
+	})
+
 	t.Run("SIGTERM", func(t *testing.T) {
 		cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json")
 		cmd.Env = os.Environ()
