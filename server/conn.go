@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -257,8 +258,9 @@ func (h *hub) serve(c *conn) {
 			h.changePresence(busEvent{Kind: evOnline, User: &c.user, Rooms: names})
 		}
 	}
+	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.ws.RemoteAddr().String())
 	go c.writeLoop()
-	c.readLoop()
+	readErr := c.readLoop()
 
 	// The reader is done: stop the writer (it may still be flushing a close
 	// frame), then drop the TCP connection.
@@ -276,6 +278,16 @@ func (h *hub) serve(c *conn) {
 	if h.unregister(c, lu) {
 		h.changePresence(busEvent{Kind: evOffline, User: &c.user})
 	}
+	c.mu.Lock()
+	code, text := c.closeCode, c.closeText
+	c.mu.Unlock()
+	level := slog.LevelDebug
+	switch code {
+	case websocket.CloseTryAgainLater, websocket.ClosePolicyViolation, websocket.CloseInvalidFramePayloadData:
+		level = slog.LevelInfo // the server cut the client off: worth seeing
+	}
+	h.s.log.Log(context.Background(), level, "connection closed", "conn", c.id, "user", c.user.Username,
+		"close_code", code, "close_reason", text, "read_err", readErr)
 }
 
 // welcome attaches c to all its user's rooms and returns the welcome
@@ -319,8 +331,9 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 	}, nil
 }
 
-// readLoop reads and handles frames until the connection fails or closes.
-func (c *conn) readLoop() {
+// readLoop reads and handles frames until the connection fails or closes,
+// and returns why it stopped reading.
+func (c *conn) readLoop() error {
 	cfg := c.s.cfg
 	c.ws.SetReadLimit(cfg.MaxFrameBytes) // gorilla closes with 1009 beyond it
 	c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
@@ -330,7 +343,7 @@ func (c *conn) readLoop() {
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
-			return
+			return err
 		}
 		if c.isClosing() {
 			continue // draining until the client answers our close frame
