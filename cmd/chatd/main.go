@@ -1,5 +1,6 @@
 // Command chatd is the chat server: with no flags it listens on :8080, keeps
-// its data in ./data (SQLite) and runs its message bus in-process.
+// its data in ./data (SQLite) and runs its message bus in-process;
+// --postgres-url and --nats-url make it a node of a cluster instead.
 //
 // Every flag has an environment twin: --data-dir is CHATD_DATA_DIR, and so
 // on. A flag on the command line wins over its twin.
@@ -21,7 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/natsbus"
+	"github.com/chatd/chatd/postgres"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/sqlite"
 )
@@ -31,6 +34,11 @@ var version = "dev"
 
 // shutdownTimeout bounds a graceful stop; the contract asks for 10 s.
 const shutdownTimeout = 9 * time.Second
+
+// postgresConnectTimeout bounds connecting to PostgreSQL and migrating its
+// schema at start. The migration may wait for another node's, which takes
+// well under a second.
+const postgresConnectTimeout = 5 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -130,6 +138,30 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
+// openStore opens PostgreSQL if --postgres-url is given, else the SQLite
+// database in --data-dir, creating the directory if needed.
+func openStore(ctx context.Context, c config) (chat.Store, error) {
+	if c.postgresURL != "" {
+		// A database that does not answer fails the start in a few seconds,
+		// not at the first request; the data dir is not used at all.
+		cctx, cancel := context.WithTimeout(ctx, postgresConnectTimeout)
+		defer cancel()
+		store, err := postgres.Open(cctx, c.postgresURL)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: %w", err)
+		}
+		return store, nil
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(c.dataDir, "chatd.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return store, nil
+}
+
 // run starts chatd and serves until ctx is done, then shuts down
 // gracefully. ready, if not nil, is called with the listening address.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(addr string)) error {
@@ -141,15 +173,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if c.postgresURL != "" {
-		return errors.New("--postgres-url: the PostgreSQL store is not part of this build yet; use the default SQLite store")
-	}
-	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(c.dataDir, "chatd.db"))
+	store, err := openStore(ctx, c)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer store.Close()
 
@@ -192,8 +218,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
+	storeAttr := slog.String("data_dir", c.dataDir)
+	if c.postgresURL != "" {
+		storeAttr = slog.String("store", "postgres") // the URL may hold a password
+	}
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", version,
-		"data_dir", c.dataDir, "embedded_bus", bus.Embedded())
+		storeAttr, "embedded_bus", bus.Embedded())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

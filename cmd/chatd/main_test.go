@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/postgres/pgtest"
 	"github.com/gorilla/websocket"
 )
 
@@ -154,7 +156,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"data dir under a file", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil, "data"},
 		{"bad listen address", []string{"--addr", "127.0.0.1:-5", "--data-dir", t.TempDir()}, nil, "listen"},
 		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil, "bus"},
-		{"PostgreSQL not built in", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--postgres-url", "postgres://127.0.0.1:1/chatd"}, nil, "postgres"},
+		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--postgres-url", "postgres://127.0.0.1:1/chatd"}, nil, "postgres"},
+		{"malformed PostgreSQL URL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://u:pw@127.0.0.1:port/chatd"}, nil, "postgres"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,6 +305,96 @@ func TestRunServesAndStopsGracefully(t *testing.T) {
 	}
 }
 
+func TestRunUnreachablePostgresFailsFast(t *testing.T) {
+	// A database that accepts the connection but never answers (so only
+	// the timeout ends the wait, even with a long connect_timeout in the
+	// URL) fails the start within a few seconds, and the data dir is
+	// neither needed nor created.
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close() // held open, silent, until the test ends
+		}
+	}()
+	dir := filepath.Join(t.TempDir(), "unused")
+	started := time.Now()
+	err = run(t.Context(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir,
+		"--postgres-url", "postgres://chatd@" + ln.Addr().String() + "/chatd?sslmode=disable&connect_timeout=60"},
+		env(nil), io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "postgres") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("run with a silent PostgreSQL = %v, want one line about postgres", err)
+	}
+	t.Logf("run: %v", err)
+	if d := time.Since(started); d > 8*time.Second {
+		t.Errorf("run took %v to give up on PostgreSQL, want a few seconds", d)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("--data-dir was created although --postgres-url was given")
+	}
+}
+
+func TestRunPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := filepath.Join(t.TempDir(), "unused")
+	args := []string{"--addr", "127.0.0.1:0", "--data-dir", dir}
+	vars := map[string]string{"CHATD_POSTGRES_URL": url}
+	in := start(t, args, vars)
+	base := "http://" + in.addr
+	waitReady(t, base)
+	c, err := chatdtest.DialURL(t, "ws://"+in.addr+"/ws", register(t, base, "alice"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Welcome()
+	c.Ack("send_message", map[string]string{"room": "general", "text": "kept in postgres"}, nil)
+	if err := in.stop(t); err != nil {
+		t.Fatalf("run = %v, want nil", err)
+	}
+	if log := in.stderr.String(); strings.Contains(log, url) {
+		t.Errorf("the log shows the PostgreSQL URL:\n%s", log)
+	}
+
+	// A restart finds the account and the message in the database.
+	in = start(t, args, vars)
+	base = "http://" + in.addr
+	waitReady(t, base)
+	resp, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"alice","password":"password-1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		Token string `json:"token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login after restart: status %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/rooms/general/messages", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "kept in postgres") {
+		t.Errorf("history after restart: %s, want the message sent before it", body)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("--data-dir was created although --postgres-url was given")
+	}
+}
+
 // TestBinary builds chatd and checks what only the process shows: the exit
 // status, what reaches stderr, and signal handling.
 func TestBinary(t *testing.T) {
@@ -332,6 +425,7 @@ func TestBinary(t *testing.T) {
 		{"bad env twin", nil, []string{"CHATD_RATE_LIMIT=abc"}},
 		{"unusable data dir", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil},
 		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil},
+		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://chatd@127.0.0.1:1/chatd"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, tt.args...)

@@ -1,0 +1,351 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatd/chatd/chat"
+)
+
+const (
+	defaultHistoryLimit = 50
+	maxHistoryLimit     = 100
+	// defaultAfterLimit is MessagesAfter's page when the caller gives none.
+	defaultAfterLimit = 100
+)
+
+var errMessageNotFound = chat.Errorf(chat.CodeNotFound, "message not found")
+
+// selectMessage reads a chat.Message from messages g JOIN users u.
+const selectMessage = `SELECT g.room, g.seq, g.id, g.user_id, u.username, g.text,
+	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted
+	FROM messages g JOIN users u ON u.id = g.user_id `
+
+func scanMessage(row pgx.Row) (chat.Message, error) {
+	var (
+		m        chat.Message
+		sentAt   time.Time
+		editedAt *time.Time
+	)
+	err := row.Scan(&m.Room, &m.Seq, &m.ID, &m.From.ID, &m.From.Username, &m.Text,
+		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	m.SentAt = fromDB(sentAt)
+	if editedAt != nil {
+		t := fromDB(*editedAt)
+		m.EditedAt = &t
+	}
+	return m, nil
+}
+
+func scanMessages(rows pgx.Rows, capacity int) ([]chat.Message, error) {
+	defer rows.Close()
+	msgs := make([]chat.Message, 0, capacity)
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// loadMessageForUpdate reads a message and locks its row until the
+// transaction ends, so that an edit and a delete of one message on two
+// nodes take turns instead of editing a deleted message.
+func loadMessageForUpdate(ctx context.Context, tx pgx.Tx, room string, seq int64) (chat.Message, error) {
+	m, err := scanMessage(tx.QueryRow(ctx,
+		selectMessage+`WHERE g.room = $1 AND g.seq = $2 FOR NO KEY UPDATE OF g`, room, seq))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return chat.Message{}, errMessageNotFound
+	}
+	return m, err
+}
+
+// errDuplicate is Append's note to itself that its insert lost a race for
+// a client_msg_id, and that it should read the winner.
+var errDuplicate = errors.New("client_msg_id already used")
+
+// Append stores a message in one transaction: membership check, which also
+// takes the room row's lock; idempotency check; seq assignment and insert.
+// The lock is held until the commit, so the next writer of the room, on
+// any node, reads a last_seq whose message is committed: seqs have no gaps,
+// and a committed seq implies that every lower one is committed.
+func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
+	sentAt := nm.SentAt
+	if sentAt.IsZero() {
+		sentAt = time.Now()
+	}
+	var (
+		msg     chat.Message
+		created bool
+	)
+	err := s.update(ctx, "append", func(tx pgx.Tx) error {
+		if _, err := memberAccess(ctx, tx, nm.From.ID, nm.Room, lockRoom); err != nil {
+			return err
+		}
+		if nm.ClientMsgID != "" {
+			// Under the room's lock, any earlier Append with this client id
+			// has committed or rolled back: this statement sees it.
+			m, err := scanMessage(tx.QueryRow(ctx,
+				selectMessage+`WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $3`,
+				nm.Room, nm.From.ID, nm.ClientMsgID))
+			if err == nil {
+				msg = m
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		from, err := userByID(ctx, tx, nm.From.ID)
+		if err != nil {
+			return err
+		}
+		msg = chat.Message{
+			Room:        nm.Room,
+			ID:          chat.NewID("m_"),
+			From:        from,
+			Text:        nm.Text,
+			SentAt:      toDB(sentAt),
+			ClientMsgID: nm.ClientMsgID,
+		}
+		var clientMsgID *string
+		if nm.ClientMsgID != "" {
+			clientMsgID = &nm.ClientMsgID
+		}
+		err = tx.QueryRow(ctx,
+			`WITH r AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE name = $1 RETURNING last_seq)
+			 INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
+			 SELECT $1, r.last_seq, $2, $3, $4, $5, $6 FROM r
+			 RETURNING seq`,
+			msg.Room, msg.ID, from.ID, msg.Text, clientMsgID, msg.SentAt).Scan(&msg.Seq)
+		if isConstraint(err, "messages_client_msg_id") {
+			// The room lock makes this unreachable; were it reached, the
+			// rollback undoes the seq, and the winner is read below.
+			return errDuplicate
+		}
+		created = err == nil
+		return err
+	})
+	if errors.Is(err, errDuplicate) {
+		err = s.view(ctx, "append", func(q querier) error {
+			var err error
+			msg, err = scanMessage(q.QueryRow(ctx,
+				selectMessage+`WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $3`,
+				nm.Room, nm.From.ID, nm.ClientMsgID))
+			return err
+		})
+	}
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	return msg, created, nil
+}
+
+// History returns a page of room's messages for userID, ascending, and
+// whether more exist further in the query's direction.
+func (s *Store) History(ctx context.Context, userID, room string, q chat.HistoryQuery) ([]chat.Message, bool, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = defaultHistoryLimit
+	case limit < 0 || limit > maxHistoryLimit:
+		return nil, false, chat.Errorf(chat.CodeBadRequest, "limit must be 1-%d", maxHistoryLimit)
+	}
+	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.AfterSeq > 0) {
+		return nil, false, chat.Errorf(chat.CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
+	}
+
+	var (
+		msgs []chat.Message
+		more bool
+	)
+	err := s.view(ctx, "history", func(db querier) error {
+		if _, err := memberAccess(ctx, db, userID, room, noLock); err != nil {
+			return err
+		}
+		// One row more than the page tells whether more exist.
+		var (
+			rows pgx.Rows
+			err  error
+		)
+		switch {
+		case q.AfterSeq > 0:
+			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq > $2 ORDER BY g.seq LIMIT $3`,
+				room, q.AfterSeq, limit+1)
+		case q.BeforeSeq > 0:
+			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3`,
+				room, q.BeforeSeq, limit+1)
+		default:
+			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 ORDER BY g.seq DESC LIMIT $2`,
+				room, limit+1)
+		}
+		if err != nil {
+			return err
+		}
+		if msgs, err = scanMessages(rows, limit+1); err != nil {
+			return err
+		}
+		more = len(msgs) > limit
+		msgs = msgs[:min(len(msgs), limit)]
+		if q.AfterSeq > 0 {
+			return nil
+		}
+		// Newest first from the query, the extra (oldest) row dropped:
+		// reverse into ascending order.
+		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+			msgs[i], msgs[j] = msgs[j], msgs[i]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return msgs, more, nil
+}
+
+// MessagesAfter returns up to limit messages of room with seq > after,
+// ascending, without a membership check. A limit of 0 or less means 100.
+func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]chat.Message, error) {
+	if limit <= 0 {
+		limit = defaultAfterLimit
+	}
+	var msgs []chat.Message
+	err := s.view(ctx, "messages after", func(q querier) error {
+		rows, err := q.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq > $2 ORDER BY g.seq LIMIT $3`,
+			room, after, limit)
+		if err != nil {
+			return err
+		}
+		msgs, err = scanMessages(rows, min(limit, 64))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// LastSeq returns the highest seq of room: 0 if it has no messages,
+// ErrNotFound if it does not exist.
+func (s *Store) LastSeq(ctx context.Context, room string) (int64, error) {
+	var seq int64
+	err := s.view(ctx, "last seq", func(q querier) error {
+		err := q.QueryRow(ctx, `SELECT last_seq FROM rooms WHERE name = $1`, room).Scan(&seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errRoomNotFound
+		}
+		return err
+	})
+	return seq, err
+}
+
+// EditMessage replaces the text of a message; only its author may, and not
+// after it was deleted.
+func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64, text string, at time.Time) (chat.Message, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	at = toDB(at)
+	var msg chat.Message
+	err := s.update(ctx, "edit message", func(tx pgx.Tx) error {
+		if _, err := memberAccess(ctx, tx, userID, room, noLock); err != nil {
+			return err
+		}
+		m, err := loadMessageForUpdate(ctx, tx, room, seq)
+		switch {
+		case err != nil:
+			return err
+		case m.From.ID != userID:
+			return chat.Errorf(chat.CodeForbidden, "only the author may edit a message")
+		case m.Deleted:
+			return chat.Errorf(chat.CodeConflict, "message is deleted")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE messages SET text = $1, edited_at = $2 WHERE room = $3 AND seq = $4`,
+			text, at, room, seq); err != nil {
+			return err
+		}
+		m.Text, m.EditedAt = text, &at
+		msg = m
+		return nil
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return msg, nil
+}
+
+// DeleteMessage marks a message deleted and erases its text; its author or
+// the room's owner may. Deleting a deleted message returns it unchanged.
+func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int64, at time.Time) (chat.Message, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var msg chat.Message
+	err := s.update(ctx, "delete message", func(tx pgx.Tx) error {
+		a, err := memberAccess(ctx, tx, userID, room, noLock)
+		if err != nil {
+			return err
+		}
+		m, err := loadMessageForUpdate(ctx, tx, room, seq)
+		switch {
+		case err != nil:
+			return err
+		case m.From.ID != userID && a.owner != userID:
+			return chat.Errorf(chat.CodeForbidden, "only the author or the room's owner may delete a message")
+		case m.Deleted:
+			msg = m
+			return nil
+		}
+		if _, err := tx.Exec(ctx,
+			`UPDATE messages SET deleted = true, text = '', deleted_at = $1 WHERE room = $2 AND seq = $3`,
+			toDB(at), room, seq); err != nil {
+			return err
+		}
+		m.Deleted, m.Text = true, ""
+		msg = m
+		return nil
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return msg, nil
+}
+
+// MarkRead moves userID's read marker of room forward to seq, clamped to
+// the room's last seq, and returns the marker and the unread count after it.
+func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unreadCount int64, err error) {
+	err = s.update(ctx, "mark read", func(tx pgx.Tx) error {
+		a, err := memberAccess(ctx, tx, userID, room, noLock)
+		if err != nil {
+			return err
+		}
+		marker = a.lastRead
+		if target := min(seq, a.lastSeq); target > a.lastRead {
+			// GREATEST, evaluated on the row as it is when locked: two
+			// connections of the user marking at once never move it back.
+			if err := tx.QueryRow(ctx,
+				`UPDATE memberships SET last_read_seq = GREATEST(last_read_seq, $1)
+				 WHERE room = $2 AND user_id = $3 RETURNING last_read_seq`,
+				target, room, userID).Scan(&marker); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) { // left meanwhile
+					return errNotMember
+				}
+				return err
+			}
+		}
+		unreadCount, err = unread(ctx, tx, userID, room, marker)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return marker, unreadCount, nil
+}

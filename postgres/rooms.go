@@ -1,0 +1,383 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatd/chatd/chat"
+)
+
+var (
+	// errRoomNotFound is also the answer for a private room the user is not
+	// in, with the same message, so it does not reveal that the room exists.
+	errRoomNotFound = chat.Errorf(chat.CodeNotFound, "room not found")
+	errNotMember    = chat.Errorf(chat.CodeForbidden, "not a member of this room")
+	errRoomName     = chat.Errorf(chat.CodeBadRequest, "invalid room name")
+)
+
+// access is a room and one user's relation to it.
+type access struct {
+	private  bool
+	owner    string // "" for none
+	lastSeq  int64
+	member   bool
+	lastRead int64 // the member's read marker
+}
+
+// The row-lock clauses loadAccess takes: none for most calls, and the room
+// row's write lock for Append, which serialises a room's writers (on every
+// node) until they commit. FOR NO KEY UPDATE, not FOR UPDATE: it does not
+// block the key-share locks that inserts of memberships and messages take
+// on the room through their foreign keys.
+const (
+	noLock   = ""
+	lockRoom = ` FOR NO KEY UPDATE OF r`
+)
+
+// loadAccess reads room name as userID relates to it; found is false if
+// the room does not exist.
+func loadAccess(ctx context.Context, q querier, userID, name, lock string) (a access, found bool, err error) {
+	var lastRead *int64
+	err = q.QueryRow(ctx,
+		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
+		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
+		 WHERE r.name = $2`+lock, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return access{}, false, nil
+	}
+	if err != nil {
+		return access{}, false, err
+	}
+	if lastRead != nil {
+		a.member, a.lastRead = true, *lastRead
+	}
+	return a, true, nil
+}
+
+// memberAccess is loadAccess for requests that read or write a room's
+// messages: they need membership. A private room the user is not in looks
+// exactly like a missing one; a public room they have not joined is
+// forbidden.
+func memberAccess(ctx context.Context, q querier, userID, name, lock string) (access, error) {
+	a, found, err := loadAccess(ctx, q, userID, name, lock)
+	switch {
+	case err != nil:
+		return access{}, err
+	case !found || (a.private && !a.member):
+		return access{}, errRoomNotFound
+	case !a.member:
+		return access{}, errNotMember
+	}
+	return a, nil
+}
+
+// roomColumns selects a chat.Room from rooms r LEFT JOIN memberships m (the
+// viewer's membership). Unread is counted in the same statement, so lists of
+// rooms take one query.
+const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq IS NOT NULL,
+	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
+		SELECT COUNT(*) FROM messages g
+		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND NOT g.deleted
+	) END`
+
+func scanRoom(row pgx.Row) (chat.Room, error) {
+	var r chat.Room
+	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread)
+	return r, err
+}
+
+// roomView returns room name as userID sees it: errRoomNotFound if it does
+// not exist or is private and they are not in it.
+func roomView(ctx context.Context, q querier, userID, name string) (chat.Room, error) {
+	r, err := scanRoom(q.QueryRow(ctx,
+		`SELECT `+roomColumns+`
+		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
+		 WHERE r.name = $2`, userID, name))
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && r.Private && !r.Joined) {
+		return chat.Room{}, errRoomNotFound
+	}
+	return r, err
+}
+
+// unread counts the messages of room after marker that others sent and
+// that are not deleted.
+func unread(ctx context.Context, q querier, userID, room string, marker int64) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx,
+		`SELECT COUNT(*) FROM messages
+		 WHERE room = $1 AND seq > $2 AND user_id <> $3 AND NOT deleted`,
+		room, marker, userID).Scan(&n)
+	return n, err
+}
+
+// addMember makes userID a member of room with the read marker at
+// lastRead; added is false if they already were one. ON CONFLICT makes two
+// concurrent adds of one user (from two nodes) agree instead of failing.
+func addMember(ctx context.Context, tx pgx.Tx, room, userID string, lastRead int64) (added bool, err error) {
+	tag, err := tx.Exec(ctx,
+		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (room, user_id) DO NOTHING`,
+		room, userID, lastRead, now())
+	if isCode(err, codeForeignKeyViolation) {
+		return false, errUserNotFound
+	}
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// createRoom inserts a room with no messages.
+func createRoom(ctx context.Context, tx pgx.Tx, name string, private bool, owner string) error {
+	var ownerArg *string
+	if owner != "" {
+		ownerArg = &owner
+	}
+	_, err := tx.Exec(ctx,
+		`INSERT INTO rooms (name, private, owner, last_seq, created_at) VALUES ($1, $2, $3, 0, $4)`,
+		name, private, ownerArg, now())
+	switch {
+	case isCode(err, codeUniqueViolation):
+		return chat.Errorf(chat.CodeConflict, "room %q exists", name)
+	case isCode(err, codeForeignKeyViolation):
+		return errUserNotFound
+	}
+	return err
+}
+
+// CreateRoom creates a room owned by userID, who becomes its first member.
+// DM names are refused: only OpenDM makes those rooms.
+func (s *Store) CreateRoom(ctx context.Context, userID, name string, private bool) (chat.Room, error) {
+	if !chat.ValidRoomName(name) {
+		return chat.Room{}, errRoomName
+	}
+	err := s.update(ctx, "create room", func(tx pgx.Tx) error {
+		if err := createRoom(ctx, tx, name, private, userID); err != nil {
+			return err
+		}
+		_, err := addMember(ctx, tx, name, userID, 0)
+		return err
+	})
+	if err != nil {
+		return chat.Room{}, err
+	}
+	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID}, nil
+}
+
+// JoinRoom makes userID a member of a public room, creating it if needed.
+// A DM name that does not exist answers ErrNotFound like any private room
+// the user is not in: nobody may claim a DM's name as an ordinary room.
+func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Membership, error) {
+	var m chat.Membership
+	err := s.update(ctx, "join room", func(tx pgx.Tx) error {
+		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		if err != nil {
+			return err
+		}
+		if !found {
+			if chat.IsDMName(name) {
+				return errRoomNotFound
+			}
+			if !chat.ValidRoomName(name) {
+				return errRoomName
+			}
+			// Another node may be creating the same room right now: the
+			// insert then waits for it, and if it committed, this join
+			// becomes a join of the room it made.
+			tag, err := tx.Exec(ctx,
+				`INSERT INTO rooms (name, private, owner, last_seq, created_at) VALUES ($1, false, $2, 0, $3)
+				 ON CONFLICT (name) DO NOTHING`, name, userID, now())
+			if isCode(err, codeForeignKeyViolation) {
+				return errUserNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				if a, found, err = loadAccess(ctx, tx, userID, name, noLock); err != nil {
+					return err
+				}
+				if !found { // created and gone again: rooms are never deleted
+					return errRoomNotFound
+				}
+			} else {
+				a = access{owner: userID}
+			}
+		}
+		switch {
+		case a.member:
+			// Already in: nothing changes, the read marker included.
+		case a.private:
+			return errRoomNotFound
+		default:
+			if m.Added, err = addMember(ctx, tx, name, userID, a.lastSeq); err != nil {
+				return err
+			}
+		}
+		m.Room, err = roomView(ctx, tx, userID, name)
+		return err
+	})
+	if err != nil {
+		return chat.Membership{}, err
+	}
+	return m, nil
+}
+
+// LeaveRoom ends userID's membership of room name.
+func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
+	return s.update(ctx, "leave room", func(tx pgx.Tx) error {
+		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		switch {
+		case err != nil:
+			return err
+		case !found || (a.private && !a.member):
+			return errRoomNotFound
+		case !a.member:
+			return nil
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM memberships WHERE room = $1 AND user_id = $2`, name, userID)
+		return err
+	})
+}
+
+// Invite adds the user named username to the private room name; only its
+// owner may. The invitee's read marker starts at the room's last seq, as a
+// joiner's does.
+func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat.User, chat.Membership, error) {
+	var (
+		invitee chat.User
+		m       chat.Membership
+	)
+	err := s.update(ctx, "invite", func(tx pgx.Tx) error {
+		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		switch {
+		case err != nil:
+			return err
+		case !found || (a.private && !a.member):
+			return errRoomNotFound
+		case !a.private:
+			return chat.Errorf(chat.CodeBadRequest, "room is public: anyone may join it")
+		case a.owner != userID:
+			return chat.Errorf(chat.CodeForbidden, "only the room's owner may invite")
+		}
+		if invitee, err = userByName(ctx, tx, username); err != nil {
+			return err
+		}
+		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.lastSeq); err != nil {
+			return err
+		}
+		m.Room, err = roomView(ctx, tx, invitee.ID, name)
+		return err
+	})
+	if err != nil {
+		return chat.User{}, chat.Membership{}, err
+	}
+	return invitee, m, nil
+}
+
+// OpenDM returns the direct conversation of userID with username, creating
+// it if needed and (re-)adding both users.
+func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.Room, other chat.User, otherAdded bool, err error) {
+	err = s.update(ctx, "open dm", func(tx pgx.Tx) error {
+		me, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if other, err = userByName(ctx, tx, username); err != nil {
+			return err
+		}
+		name := chat.DMName(me.Username, other.Username)
+		if _, err := tx.Exec(ctx,
+			`INSERT INTO rooms (name, private, owner, last_seq, created_at) VALUES ($1, true, NULL, 0, $2)
+			 ON CONFLICT (name) DO NOTHING`, name, now()); err != nil {
+			return err
+		}
+		a, _, err := loadAccess(ctx, tx, userID, name, noLock)
+		if err != nil {
+			return err
+		}
+		if !a.private {
+			// CreateRoom and JoinRoom refuse DM names, so this is a database
+			// written by something else.
+			return errors.New("dm room " + name + " is public")
+		}
+		if _, err := addMember(ctx, tx, name, me.ID, a.lastSeq); err != nil {
+			return err
+		}
+		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.lastSeq); err != nil {
+			return err
+		}
+		room, err = roomView(ctx, tx, userID, name)
+		return err
+	})
+	if err != nil {
+		return chat.Room{}, chat.User{}, false, err
+	}
+	return room, other, otherAdded, nil
+}
+
+// Rooms returns the rooms userID is a member of, sorted by name (bytewise).
+func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
+	var rooms []chat.Room
+	err := s.view(ctx, "rooms", func(q querier) error {
+		rows, err := q.Query(ctx,
+			`SELECT `+roomColumns+`
+			 FROM memberships m JOIN rooms r ON r.name = m.room
+			 WHERE m.user_id = $1 ORDER BY r.name COLLATE "C"`, userID)
+		if err != nil {
+			return err
+		}
+		rooms, err = scanRooms(rows)
+		return err
+	})
+	return rooms, err
+}
+
+// PublicRooms returns up to limit public rooms userID is not in, sorted by
+// name (bytewise). A limit of 0 or less means 100.
+func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]chat.Room, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var rooms []chat.Room
+	err := s.view(ctx, "public rooms", func(q querier) error {
+		rows, err := q.Query(ctx,
+			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0::bigint
+			 FROM rooms r
+			 WHERE NOT r.private
+			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = $1)
+			 ORDER BY r.name COLLATE "C" LIMIT $2`, userID, limit)
+		if err != nil {
+			return err
+		}
+		rooms, err = scanRooms(rows)
+		return err
+	})
+	return rooms, err
+}
+
+func scanRooms(rows pgx.Rows) ([]chat.Room, error) {
+	defer rows.Close()
+	rooms := []chat.Room{}
+	for rows.Next() {
+		r, err := scanRoom(rows)
+		if err != nil {
+			return nil, err
+		}
+		rooms = append(rooms, r)
+	}
+	return rooms, rows.Err()
+}
+
+// Room returns room name as userID sees it.
+func (s *Store) Room(ctx context.Context, userID, name string) (chat.Room, error) {
+	var r chat.Room
+	err := s.view(ctx, "room", func(q querier) error {
+		var err error
+		r, err = roomView(ctx, q, userID, name)
+		return err
+	})
+	return r, err
+}

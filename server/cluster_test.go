@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/natsbus"
+	"github.com/chatd/chatd/postgres"
+	"github.com/chatd/chatd/postgres/pgtest"
+	"github.com/chatd/chatd/protocol"
+	"github.com/chatd/chatd/server"
+)
+
+// startNode starts a chatd node with a store and a bus of its own, on the
+// database at pgURL and the NATS server at natsURL, as a separate process
+// of a cluster would have.
+func startNode(t *testing.T, pgURL, natsURL, name string) *chatdtest.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	store, err := postgres.Open(ctx, pgURL)
+	if err != nil {
+		t.Fatalf("node %s: %v", name, err)
+	}
+	t.Cleanup(func() { store.Close() }) // after the server stops (cleanups run last-in first-out)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bus, err := natsbus.New(natsbus.Options{URL: natsURL, Name: "chatd-test-" + name, Logger: quiet})
+	if err != nil {
+		t.Fatalf("node %s: %v", name, err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	return chatdtest.Start(t, chatdtest.Options{
+		Store:  store,
+		Bus:    bus,
+		Config: server.Config{RateLimit: 0, Logger: quiet},
+	})
+}
+
+// presenceOf matches presence frames about username in room with status.
+func presenceOf(room, username, status string) func(chatdtest.Frame) bool {
+	return func(f chatdtest.Frame) bool {
+		var p protocol.Presence
+		json.Unmarshal(f.Payload, &p)
+		return p.Room == room && p.User.Username == username && p.Status == status
+	}
+}
+
+// TestCluster runs two real nodes, each with its own PostgreSQL store and
+// its own connection to an external NATS server: users on both chat in one
+// room, all sending at once, and every one of them receives every message
+// exactly once, in seq order without a gap; presence crosses the nodes.
+func TestCluster(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	natsURL := chatdtest.Env(t, "CHATD_TEST_NATS_URL", "the cluster test on an external NATS")
+	a := startNode(t, pgURL, natsURL, "a")
+	b := startNode(t, pgURL, natsURL, "b")
+	a.WaitReady(t)
+	b.WaitReady(t)
+
+	// The NATS server may be shared with other tests and earlier runs: a
+	// room of this run's own keeps their events out of this one's.
+	room := "cluster-" + strings.ToLower(rand.Text()[:10])
+
+	type member struct {
+		name string
+		node *chatdtest.Server
+		c    *chatdtest.Client
+	}
+	members := []*member{{name: "alice", node: a}, {name: "bob", node: b}, {name: "carol", node: a}, {name: "dave", node: b}}
+	for i, m := range members {
+		// Registered on the other node: accounts live in the shared database.
+		acc := members[(i+1)%2].node.Register(t, m.name)
+		m.c = m.node.Dial(t, acc.Token)
+		m.c.Welcome()
+		var ack protocol.RoomAck
+		m.c.Ack("join_room", protocol.RoomRef{Room: room}, &ack)
+		if ack.Room.LastSeq != 0 || !ack.Room.Joined {
+			t.Fatalf("%s joined %s: %+v, want joined at seq 0", m.name, room, ack.Room)
+		}
+		// Every member already in the room learns of the newcomer, whichever
+		// node either is on.
+		for _, earlier := range members[:i] {
+			earlier.c.Expect("presence", presenceOf(room, m.name, protocol.StatusOnline))
+		}
+	}
+	for _, m := range members {
+		var who protocol.WhoAck
+		m.c.Ack("who", protocol.Who{Room: room}, &who)
+		if who.Online != len(members) {
+			t.Errorf("who on node of %s: %d online (%v), want %d", m.name, who.Online, who.Users, len(members))
+		}
+	}
+
+	// Everyone sends at once, through both nodes.
+	const each = 30
+	var wg sync.WaitGroup
+	for _, m := range members {
+		wg.Go(func() {
+			for j := range each {
+				m.c.Send("send_message", protocol.SendMessage{Room: room,
+					Text: fmt.Sprintf("%s %d", m.name, j), ClientMsgID: fmt.Sprintf("%s-%d", m.name, j)})
+			}
+		})
+	}
+	wg.Wait()
+
+	const total = each * 4
+	for _, m := range members {
+		texts := map[string]bool{}
+		for want := int64(1); want <= total; want++ {
+			msg := messageOf(t, m.c.Expect("new_message", inRoom(room)))
+			if msg.Seq != want {
+				t.Fatalf("%s (node %s) received seq %d as message %d, want %d: a gap, repeat or reordering",
+					m.name, m.node.Addr, msg.Seq, want, want)
+			}
+			if texts[msg.Text] {
+				t.Fatalf("%s received %q twice", m.name, msg.Text)
+			}
+			texts[msg.Text] = true
+		}
+		m.c.ExpectNone("new_message", inRoom(room), 200*time.Millisecond)
+	}
+	for _, m := range members { // no sender was refused anything
+		m.c.ExpectNone("error", nil, 0)
+	}
+
+	// Both nodes' stores agree on the history.
+	for _, node := range []*chatdtest.Server{a, b} {
+		if last, err := node.Store.LastSeq(t.Context(), room); err != nil || last != total {
+			t.Errorf("LastSeq on node %s = %d, %v; want %d", node.Addr, last, err, total)
+		}
+	}
+
+	// Going offline crosses nodes too.
+	members[1].c.WS.Close() // bob, on b
+	members[0].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+	members[2].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+	members[3].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+}
