@@ -18,9 +18,9 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// subjectPrefix keeps chatd's subjects apart from anything else on a shared
-// NATS cluster.
-const subjectPrefix = "chatd."
+// DefaultPrefix starts every subject chatd uses, keeping it apart from
+// anything else on a shared NATS cluster.
+const DefaultPrefix = "chatd"
 
 // Options configures a Bus. Zero fields take the defaults their comments name.
 type Options struct {
@@ -33,6 +33,10 @@ type Options struct {
 	Logger *slog.Logger
 	// ConnectTimeout bounds the first connection; default 5 s.
 	ConnectTimeout time.Duration
+	// Prefix starts every subject; chatd clusters (say staging and
+	// production) that share one NATS need different ones. Default
+	// DefaultPrefix. It must be a valid NATS subject token sequence.
+	Prefix string
 }
 
 // Bus is a chat.Bus on a NATS connection.
@@ -40,6 +44,7 @@ type Bus struct {
 	nc     *nats.Conn
 	ns     *server.Server // nil with an external URL
 	logger *slog.Logger
+	prefix string
 
 	mu   sync.Mutex // guards the following
 	subs map[*subscription]struct{}
@@ -60,7 +65,13 @@ func New(opts Options) (*Bus, error) {
 	if opts.ConnectTimeout == 0 {
 		opts.ConnectTimeout = 5 * time.Second
 	}
-	b := &Bus{logger: opts.Logger, subs: make(map[*subscription]struct{})}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "*> \t\r\n") || strings.HasPrefix(opts.Prefix, ".") || strings.HasSuffix(opts.Prefix, ".") || strings.Contains(opts.Prefix, "..") {
+		return nil, fmt.Errorf("nats subject prefix %q: use tokens of letters, digits, - and _, separated by dots", opts.Prefix)
+	}
+	b := &Bus{logger: opts.Logger, prefix: opts.Prefix, subs: make(map[*subscription]struct{})}
 	natsOpts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
@@ -121,7 +132,7 @@ func (b *Bus) Embedded() bool { return b.ns != nil }
 
 // Publish implements chat.Bus.
 func (b *Bus) Publish(topic string, data []byte) error {
-	if err := b.nc.Publish(Subject(topic), data); err != nil {
+	if err := b.nc.Publish(Subject(b.prefix, topic), data); err != nil {
 		return chat.Errorf(chat.CodeUnavailable, "bus: %v", err)
 	}
 	return nil
@@ -147,7 +158,7 @@ func (s *subscription) deliver(data []byte) {
 // the subscription.
 func (b *Bus) Subscribe(topic string, handler func([]byte)) (chat.Subscription, error) {
 	s := &subscription{bus: b, handler: handler}
-	sub, err := b.nc.Subscribe(Subject(topic), func(m *nats.Msg) { s.deliver(m.Data) })
+	sub, err := b.nc.Subscribe(Subject(b.prefix, topic), func(m *nats.Msg) { s.deliver(m.Data) })
 	if err != nil {
 		return nil, chat.Errorf(chat.CodeUnavailable, "bus subscribe: %v", err)
 	}
@@ -231,16 +242,17 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-// Subject maps a topic to a NATS subject. Topics are opaque to callers, so
-// the characters NATS gives meaning to ('.', '*', '>', white space) and the
-// escape character itself are percent-encoded.
-func Subject(topic string) string {
+// Subject maps a topic to the NATS subject prefix.topic. Topics are opaque
+// to callers, so the characters NATS gives meaning to ('.', '*', '>', white
+// space) and the escape character itself are percent-encoded.
+func Subject(prefix, topic string) string {
 	const special = ".*>% \t\r\n"
 	if !strings.ContainsAny(topic, special) && topic != "" {
-		return subjectPrefix + topic
+		return prefix + "." + topic
 	}
 	var sb strings.Builder
-	sb.WriteString(subjectPrefix)
+	sb.WriteString(prefix)
+	sb.WriteByte('.')
 	if topic == "" {
 		sb.WriteString("%")
 	}

@@ -98,11 +98,11 @@ func TestSubjectEscaping(t *testing.T) {
 		{"", "chatd.%"},
 	}
 	for _, tt := range tests {
-		if got := Subject(tt.topic); got != tt.want {
+		if got := Subject(DefaultPrefix, tt.topic); got != tt.want {
 			t.Errorf("Subject(%q) = %q, want %q", tt.topic, got, tt.want)
 		}
 	}
-	if Subject("a.b") == Subject("a%2Eb") {
+	if Subject(DefaultPrefix, "a.b") == Subject(DefaultPrefix, "a%2Eb") {
 		t.Error("distinct topics map to one subject")
 	}
 }
@@ -163,6 +163,40 @@ func TestExternalTwoNodes(t *testing.T) {
 	}
 	if got := string(recv(t, ch)); got != "hello" {
 		t.Fatalf("node b got %q, want %q", got, "hello")
+	}
+}
+
+// TestPrefixSeparatesClusters: two buses with different prefixes on one
+// NATS server do not see each other's events.
+func TestPrefixSeparatesClusters(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	url := "nats://" + ns.Addr().String()
+	staging := newBus(t, Options{URL: url, Prefix: "chatd.staging"})
+	prod := newBus(t, Options{URL: url, Prefix: "chatd.prod"})
+	prodSub := collect(t, prod, "room:general")
+	stagingSub := collect(t, staging, "room:general")
+	if err := staging.Publish("room:general", []byte("staging only")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(recv(t, stagingSub)); got != "staging only" {
+		t.Fatalf("staging got %q", got)
+	}
+	select {
+	case d := <-prodSub:
+		t.Fatalf("prod got staging's event %q", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := New(Options{URL: url, Prefix: "bad.>"}); err == nil {
+		t.Error("New accepted a prefix with a wildcard")
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // startNode starts a chatd node with a store and a bus of its own, on the
 // database at pgURL and the NATS server at natsURL, as a separate process
 // of a cluster would have.
-func startNode(t *testing.T, pgURL, natsURL, name string) *chatdtest.Server {
+func startNode(t *testing.T, pgURL, natsURL, prefix, name string) *chatdtest.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -33,7 +33,7 @@ func startNode(t *testing.T, pgURL, natsURL, name string) *chatdtest.Server {
 	}
 	t.Cleanup(func() { store.Close() }) // after the server stops (cleanups run last-in first-out)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bus, err := natsbus.New(natsbus.Options{URL: natsURL, Name: "chatd-test-" + name, Logger: quiet})
+	bus, err := natsbus.New(natsbus.Options{URL: natsURL, Name: "chatd-test-" + name, Logger: quiet, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("node %s: %v", name, err)
 	}
@@ -61,13 +61,15 @@ func presenceOf(room, username, status string) func(chatdtest.Frame) bool {
 func TestCluster(t *testing.T) {
 	pgURL := pgtest.URL(t)
 	natsURL := chatdtest.Env(t, "CHATD_TEST_NATS_URL", "the cluster test on an external NATS")
-	a := startNode(t, pgURL, natsURL, "a")
-	b := startNode(t, pgURL, natsURL, "b")
+	// The NATS server may be shared with other tests and earlier runs: a
+	// subject prefix of this run's own keeps their events out of this one's,
+	// as it would keep two clusters apart.
+	prefix := "chatdtest-" + strings.ToLower(rand.Text()[:10])
+	a := startNode(t, pgURL, natsURL, prefix, "a")
+	b := startNode(t, pgURL, natsURL, prefix, "b")
 	a.WaitReady(t)
 	b.WaitReady(t)
 
-	// The NATS server may be shared with other tests and earlier runs: a
-	// room of this run's own keeps their events out of this one's.
 	room := "cluster-" + strings.ToLower(rand.Text()[:10])
 
 	type member struct {

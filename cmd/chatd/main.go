@@ -57,6 +57,7 @@ type config struct {
 	dataDir        string
 	postgresURL    string
 	natsURL        string
+	natsPrefix     string
 	allowedOrigins string
 	rateLimit      float64
 	presenceLimit  int
@@ -79,6 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database")
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL: use PostgreSQL instead of SQLite")
 	fs.StringVar(&c.natsURL, "nats-url", "", "NATS URL(s): use an external NATS cluster instead of the embedded bus")
+	fs.StringVar(&c.natsPrefix, "nats-prefix", natsbus.DefaultPrefix, "NATS subject prefix; clusters sharing one NATS need different ones")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open WebSockets (default: the request's own host)")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 10, "messages per second per user, burst twice that; 0 turns it off")
 	fs.IntVar(&c.presenceLimit, "presence-limit", server.DefaultPresenceLimit, "rooms with more online members send no presence events")
@@ -179,7 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer store.Close()
 
-	bus, err := natsbus.New(natsbus.Options{URL: c.natsURL, Logger: logger})
+	bus, err := natsbus.New(natsbus.Options{URL: c.natsURL, Prefix: c.natsPrefix, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("bus: %w", err)
 	}
