@@ -55,6 +55,9 @@ type conn struct {
 	closeCode  int // 0: no close frame (the peer is gone or closed first)
 	closeText  string
 	rooms      map[string]*room // attached rooms: this connection's view of its memberships
+	// awaitingPong: a ping was sent and its pong has not arrived; the read
+	// deadline is set for it.
+	awaitingPong bool
 
 	// Owned by the reader goroutine.
 	current    string      // the seed's "current room"
@@ -189,6 +192,9 @@ func (c *conn) writeLoop() {
 		select {
 		case <-c.wake:
 		case <-ping.C:
+			if !c.armHeartbeat() {
+				continue // the last ping is still unanswered: its deadline stands
+			}
 			c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteWait))
 			if err := c.ws.WriteMessage(websocket.PingMessage, nil); err != nil {
 				c.ws.Close()
@@ -331,14 +337,44 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 	}, nil
 }
 
+// The heartbeat: each ping must be answered within PongWait of being sent.
+// Sending a ping sets the read deadline to that moment, and its pong lifts
+// it; no new ping goes out while one is unanswered, so a pong can only lift
+// the deadline it answers. (Resetting the deadline at each pong instead
+// would give a pong only PongWait-PingInterval, 1 s by default, after its
+// ping, and drop any client whose requests took longer than that to serve.)
+
+// armHeartbeat sets the deadline for a ping about to be sent; false if one
+// is outstanding or the connection is closing.
+func (c *conn) armHeartbeat() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.awaitingPong || c.closing {
+		return false
+	}
+	c.awaitingPong = true
+	c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PongWait))
+	return true
+}
+
+// pongArrived lifts the heartbeat's read deadline.
+func (c *conn) pongArrived() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.awaitingPong && !c.closing { // closing has a deadline of its own
+		c.awaitingPong = false
+		c.ws.SetReadDeadline(time.Time{})
+	}
+}
+
 // readLoop reads and handles frames until the connection fails or closes,
 // and returns why it stopped reading.
 func (c *conn) readLoop() error {
 	cfg := c.s.cfg
 	c.ws.SetReadLimit(cfg.MaxFrameBytes) // gorilla closes with 1009 beyond it
-	c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		c.pongArrived()
+		return nil
 	})
 	for {
 		typ, data, err := c.ws.ReadMessage()

@@ -473,6 +473,38 @@ func TestHeartbeat(t *testing.T) {
 	})
 }
 
+// TestHeartbeatLatePong: a pong is due within PongWait of its ping, not of
+// the previous pong. A client (or a busy server) whose pongs take longer
+// than PongWait-PingInterval must not be dropped.
+func TestHeartbeatLatePong(t *testing.T) {
+	const (
+		pingInterval = 600 * time.Millisecond
+		pongWait     = 800 * time.Millisecond
+		pongDelay    = 500 * time.Millisecond // > pongWait-pingInterval, < pongWait
+	)
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{PingInterval: pingInterval, PongWait: pongWait}})
+	ws := dialRaw(t, srv, srv.Register(t, "slowpoke").Token, nil)
+	var pongs atomic.Int32
+	ws.SetPingHandler(func(data string) error {
+		go func() {
+			time.Sleep(pongDelay)
+			if ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second)) == nil {
+				pongs.Add(1)
+			}
+		}()
+		return nil
+	})
+	done := readUntilError(ws)
+	select {
+	case err := <-done:
+		t.Fatalf("connection dropped after %d late pongs: %v", pongs.Load(), err)
+	case <-time.After(2500 * time.Millisecond):
+	}
+	if pongs.Load() < 2 {
+		t.Errorf("only %d pongs sent in 2.5 s", pongs.Load())
+	}
+}
+
 func TestSlowConsumerClosed1013(t *testing.T) {
 	// The heartbeat would also end a client that does not read (it cannot
 	// answer pings); keep it out of the way so that the queue bound is what
