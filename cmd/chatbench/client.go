@@ -1,0 +1,493 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/protocol"
+	"github.com/gorilla/websocket"
+)
+
+// Timeouts of one connection.
+const (
+	// writeWait bounds one frame write; a server that does not read for
+	// this long is broken as far as the bench is concerned.
+	writeWait = 10 * time.Second
+	// requestWait bounds a setup request (join_room) waiting for its ack.
+	requestWait = 15 * time.Second
+	// closeWait is how long a client waits for the server's close frame
+	// after sending its own at the end of the run.
+	closeWait = 3 * time.Second
+)
+
+// textMagic starts every message text the bench sends; the send time
+// follows it, so any client can compute the end-to-end latency.
+const textMagic = "chatbench "
+
+// minTextSize is the smallest --size: the magic, 19 digits and a space.
+const minTextSize = len(textMagic) + 20
+
+// loopbackControl refuses, at connect time, any address that is not
+// loopback. It backs up the --url check against a name that resolves
+// somewhere else and against redirects.
+func loopbackControl(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing to connect to %s: not a loopback address", address)
+	}
+	return nil
+}
+
+func loopbackDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 10 * time.Second, Control: loopbackControl}
+}
+
+// bench is the shared state the clients report into.
+type bench struct {
+	cfg Config
+	// runID makes client_msg_ids unique per run: a rerun with the same
+	// --prefix would otherwise be deduplicated into the old messages.
+	runID    string
+	ackLat   Histogram
+	e2eLat   Histogram
+	errCodes Counter // error frames answering send_message, by code
+	closes   Counter // unexpected connection ends, by close code
+	connErrs Counter // dial, write and protocol failures, by kind
+
+	sent      atomic.Int64
+	acked     atomic.Int64
+	received  atomic.Int64 // new_message in bench rooms
+	foreign   atomic.Int64 // new_message in bench rooms without our magic
+	lastRecv  atomic.Int64 // UnixNano of the latest delivery
+	violation atomic.Int64 // duplicates, reorders and gaps
+	skipped   atomic.Int64 // messages jumped over by gaps: lost deliveries
+
+	rooms  []*roomState
+	byName map[string]*roomState
+}
+
+// roomState is one bench room, shared by its members.
+type roomState struct {
+	name     string
+	members  int64        // connected members when sending starts
+	acked    atomic.Int64 // acked messages sent to it
+	maxAcked atomic.Int64 // highest seq an ack returned
+}
+
+// client is one user's WebSocket: one reader goroutine, and writes from
+// the setup code or, later, from one sender goroutine (never both at once).
+type client struct {
+	b    *bench
+	user string
+	ws   *websocket.Conn
+	room *roomState // set before the reader starts, never changed
+
+	// cursor is the last seq seen in the client's bench room; the drain
+	// phase reads it while the reader writes it.
+	cursor  atomic.Int64
+	joined  atomic.Bool   // join ack seen: cursor is meaningful
+	closing atomic.Bool   // the end of the connection is expected
+	done    chan struct{} // closed when the reader returns
+
+	mu      sync.Mutex // guards the following
+	nextID  int
+	pending map[string]time.Time     // send_message id -> send time
+	replies map[string]chan replyMsg // setup request id -> its reply
+	others  map[string]int64         // last seq of non-bench rooms (general)
+
+	slots chan struct{} // one token per unacked send_message
+}
+
+type replyMsg struct {
+	env protocol.Envelope
+	err error
+}
+
+// dial opens the WebSocket, waits for welcome and starts the reader.
+// The client will send to and check room r.
+func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState) (*client, error) {
+	d := websocket.Dialer{
+		NetDialContext:   loopbackDialer().DialContext,
+		HandshakeTimeout: 10 * time.Second,
+		Proxy:            nil, // never through a proxy: loopback only
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+token)
+	ws, resp, err := d.DialContext(ctx, wsURL, h)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("dial %s: %w (HTTP %d)", user, err, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("dial %s: %w", user, err)
+	}
+	c := &client{
+		b: b, user: user, ws: ws, room: r,
+		done:    make(chan struct{}),
+		slots:   make(chan struct{}, b.cfg.Inflight),
+		pending: make(map[string]time.Time),
+		replies: make(map[string]chan replyMsg),
+		others:  make(map[string]int64),
+	}
+	ws.SetReadDeadline(time.Now().Add(requestWait))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		ws.Close()
+		return nil, fmt.Errorf("%s: no welcome: %w", user, err)
+	}
+	ws.SetReadDeadline(time.Time{}) // the server's pings keep it alive
+	var env protocol.Envelope
+	if err := json.Unmarshal(data, &env); err != nil || env.Type != protocol.TypeWelcome {
+		ws.Close()
+		return nil, fmt.Errorf("%s: first frame is not a welcome: %.200s", user, data)
+	}
+	var w protocol.Welcome
+	if err := json.Unmarshal(env.Payload, &w); err != nil {
+		ws.Close()
+		return nil, fmt.Errorf("%s: bad welcome: %w", user, err)
+	}
+	for _, r := range w.Rooms {
+		if b.byName[r.Name] != nil {
+			continue // the join ack sets that cursor
+		}
+		c.others[r.Name] = r.LastSeq
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// request sends a setup request and waits for its reply.
+func (c *client) request(ctx context.Context, typ string, payload any) (protocol.Envelope, error) {
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return protocol.Envelope{}, err
+	}
+	ch := make(chan replyMsg, 1)
+	c.mu.Lock()
+	c.nextID++
+	id := "q" + strconv.Itoa(c.nextID)
+	c.replies[id] = ch
+	c.mu.Unlock()
+	if err := c.write(protocol.Envelope{Type: typ, ID: id, Payload: p}); err != nil {
+		return protocol.Envelope{}, err
+	}
+	t := time.NewTimer(requestWait)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.env, r.err
+	case <-t.C:
+		return protocol.Envelope{}, fmt.Errorf("%s: no reply to %s within %v", c.user, typ, requestWait)
+	case <-ctx.Done():
+		return protocol.Envelope{}, ctx.Err()
+	}
+}
+
+// join makes the user a member of its bench room and sets the cursor.
+func (c *client) join(ctx context.Context) error {
+	r := c.room
+	env, err := c.request(ctx, protocol.TypeJoinRoom, protocol.RoomRef{Room: r.name})
+	if err != nil {
+		return err
+	}
+	if env.Type != protocol.TypeAck {
+		return fmt.Errorf("%s: join %s: %s %s", c.user, r.name, env.Type, env.Payload)
+	}
+	var ack protocol.RoomAck
+	if err := json.Unmarshal(env.Payload, &ack); err != nil {
+		return fmt.Errorf("%s: join %s: bad ack: %w", c.user, r.name, err)
+	}
+	c.cursor.Store(ack.Room.LastSeq)
+	c.joined.Store(true)
+	return nil
+}
+
+func (c *client) write(env protocol.Envelope) error {
+	data, err := json.Marshal(env)
+	if err != nil {
+		return err
+	}
+	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		if !c.closing.Load() {
+			c.b.connErrs.Add("write")
+		}
+		return fmt.Errorf("%s: write: %w", c.user, err)
+	}
+	return nil
+}
+
+// inbound is the part of a server frame the reader looks at.
+type inbound struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// delivery is the part of a new_message the reader looks at.
+type delivery struct {
+	Room string `json:"room"`
+	Seq  int64  `json:"seq"`
+	Text string `json:"text"`
+}
+
+func (c *client) readLoop() {
+	defer close(c.done)
+	defer c.failPending()
+	for {
+		_, data, err := c.ws.ReadMessage()
+		now := time.Now()
+		if err != nil {
+			c.ended(err)
+			return
+		}
+		var f inbound
+		if err := json.Unmarshal(data, &f); err != nil {
+			c.b.connErrs.Add("bad_frame")
+			continue
+		}
+		switch f.Type {
+		case protocol.TypeNewMessage:
+			c.onMessage(now, f.Payload)
+		case protocol.TypeAck, protocol.TypeError:
+			c.onReply(now, f)
+		}
+	}
+}
+
+// ended records how the connection ended, unless the bench closed it.
+func (c *client) ended(err error) {
+	if c.closing.Load() {
+		return
+	}
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce): // 1006 when the TCP stream ended without a close frame
+		c.b.closes.Add(strconv.Itoa(ce.Code))
+	case errors.Is(err, syscall.ECONNRESET):
+		c.b.closes.Add("reset")
+	default:
+		c.b.closes.Add("error")
+	}
+}
+
+func (c *client) onMessage(now time.Time, payload json.RawMessage) {
+	var m delivery
+	if err := json.Unmarshal(payload, &m); err != nil {
+		c.b.connErrs.Add("bad_frame")
+		return
+	}
+	if c.room != nil && m.Room == c.room.name && c.joined.Load() {
+		last := c.cursor.Load()
+		switch {
+		case m.Seq <= last: // a repeat or a step back
+			c.b.violation.Add(1)
+			return
+		case m.Seq > last+1: // a gap: those messages will never come
+			c.b.violation.Add(1)
+			c.b.skipped.Add(m.Seq - last - 1)
+		}
+		c.cursor.Store(m.Seq)
+		c.b.received.Add(1)
+		for {
+			l := c.b.lastRecv.Load()
+			if now.UnixNano() <= l || c.b.lastRecv.CompareAndSwap(l, now.UnixNano()) {
+				break
+			}
+		}
+		sentNS, ok := sendTime(m.Text)
+		if !ok {
+			c.b.foreign.Add(1)
+			return
+		}
+		c.b.e2eLat.Record(time.Duration(now.UnixNano() - sentNS))
+		return
+	}
+	// Another room (general, say): only its order is checked.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.others[m.Room]; ok && m.Seq != last+1 {
+		c.b.violation.Add(1)
+	}
+	c.others[m.Room] = max(c.others[m.Room], m.Seq)
+}
+
+func (c *client) onReply(now time.Time, f inbound) {
+	c.mu.Lock()
+	if ch, ok := c.replies[f.ID]; ok {
+		delete(c.replies, f.ID)
+		c.mu.Unlock()
+		ch <- replyMsg{env: protocol.Envelope{Type: f.Type, ID: f.ID, Payload: f.Payload}}
+		return
+	}
+	sentAt, ok := c.pending[f.ID]
+	delete(c.pending, f.ID)
+	c.mu.Unlock()
+	if !ok {
+		if f.Type == protocol.TypeError {
+			// An error without a request of ours: count it by code anyway.
+			c.b.errCodes.Add(errorCode(f.Payload))
+		}
+		return
+	}
+	<-c.slots // free the sender's in-flight slot
+	if f.Type == protocol.TypeError {
+		c.b.errCodes.Add(errorCode(f.Payload))
+		return
+	}
+	c.b.ackLat.Record(now.Sub(sentAt))
+	var ack struct {
+		Message struct {
+			Seq int64 `json:"seq"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(f.Payload, &ack); err != nil || ack.Message.Seq == 0 {
+		c.b.connErrs.Add("bad_ack")
+		return
+	}
+	c.b.acked.Add(1)
+	c.room.acked.Add(1)
+	for {
+		m := c.room.maxAcked.Load()
+		if ack.Message.Seq <= m || c.room.maxAcked.CompareAndSwap(m, ack.Message.Seq) {
+			break
+		}
+	}
+}
+
+func errorCode(payload json.RawMessage) string {
+	var p protocol.ErrorPayload
+	if json.Unmarshal(payload, &p) != nil || p.Code == "" {
+		return "unknown"
+	}
+	return string(p.Code)
+}
+
+// failPending answers the setup requests still waiting when the
+// connection ends, so that nobody waits for their timeout.
+func (c *client) failPending() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, ch := range c.replies {
+		ch <- replyMsg{err: fmt.Errorf("%s: connection closed", c.user)}
+		delete(c.replies, id)
+	}
+}
+
+// unacked returns how many send_message requests wait for a reply.
+func (c *client) unacked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// sendLoop sends messages to the client's room until stop closes: paced
+// at one per interval starting at first, or as fast as the in-flight
+// slots allow when interval is 0.
+func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, size int, late *atomic.Int64) {
+	next := first
+	pad := bytes.Repeat([]byte("x"), size)
+	for k := 1; ; k++ {
+		if interval > 0 {
+			if !sleepUntil(next, stop) {
+				return
+			}
+			next = next.Add(interval)
+		}
+		select {
+		case c.slots <- struct{}{}:
+		case <-stop:
+			return
+		case <-c.done:
+			return
+		}
+		if interval > 0 && time.Since(next) > interval {
+			// Blocked on in-flight slots for more than a period: skip
+			// the missed slots instead of bursting to catch up.
+			late.Add(1)
+			next = time.Now()
+		}
+		id := "s" + strconv.Itoa(k)
+		sent := time.Now()
+		text := textMagic + strconv.FormatInt(sent.UnixNano(), 10) + " "
+		text += string(pad[:max(0, size-len(text))])
+		p, _ := json.Marshal(protocol.SendMessage{
+			Room:        c.room.name,
+			Text:        text,
+			ClientMsgID: c.b.runID + "-" + strconv.Itoa(k),
+		})
+		c.mu.Lock()
+		c.pending[id] = sent // before the write: the ack may come at once
+		c.mu.Unlock()
+		if err := c.write(protocol.Envelope{Type: protocol.TypeSendMessage, ID: id, Payload: p}); err != nil {
+			c.mu.Lock()
+			if _, ok := c.pending[id]; ok {
+				delete(c.pending, id)
+				<-c.slots
+			}
+			c.mu.Unlock()
+			return
+		}
+		c.b.sent.Add(1)
+	}
+}
+
+// sleepUntil waits for t; false if stop closed first.
+func sleepUntil(t time.Time, stop <-chan struct{}) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		select {
+		case <-stop:
+			return false
+		default:
+			return true
+		}
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// sendTime parses the send time out of a bench message text.
+func sendTime(text string) (int64, bool) {
+	rest, ok := strings.CutPrefix(text, textMagic)
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, " ")
+	ns, err := strconv.ParseInt(num, 10, 64)
+	return ns, err == nil
+}
+
+// close ends the connection politely: a close frame, then a bounded wait
+// for the server's answer.
+func (c *client) close() {
+	c.closing.Store(true)
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bench done")
+	c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	select {
+	case <-c.done:
+	case <-time.After(closeWait):
+	}
+	c.ws.Close()
+	<-c.done
+}

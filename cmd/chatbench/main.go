@@ -1,0 +1,325 @@
+// Command chatbench is chatd's load generator. It registers users over
+// HTTP, opens one WebSocket per user, spreads the users over rooms, sends
+// messages at a fixed aggregate rate (or as fast as acks allow) for a fixed
+// time, and reports ack and end-to-end latency, delivery throughput, and
+// every ordering violation or lost delivery it saw, so that it doubles as a
+// correctness check under load.
+//
+// It drives a chatd on the local machine only: a --url whose host is not
+// loopback is refused, and every connection it opens is checked again at
+// dial time.
+//
+//	go run ./cmd/chatbench --url http://127.0.0.1:8080 --users 100 --senders 10 --rate 200
+//
+// Exit status: 0 when every acked message reached every member of its room
+// in order, 1 when not (or the run failed or timed out), 2 for bad flags.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Config is one bench run. A zero field means the default of its flag
+// (URL excepted: it is required).
+type Config struct {
+	URL         string
+	Users       int
+	Rooms       int
+	Senders     int // 0: every user sends
+	Rate        float64
+	Inflight    int
+	Size        int
+	Duration    time.Duration
+	Drain       time.Duration
+	Timeout     time.Duration
+	Prefix      string // usernames are Prefix-u<i>
+	RoomPrefix  string // rooms are RoomPrefix-r<i>
+	Password    string
+	Concurrency int // parallel setup requests
+	Progress    io.Writer
+}
+
+// defaultInflightPaced bounds the unacked messages of one sender in a
+// paced run (--rate > 0), where pacing, not acks, should set the rate.
+const defaultInflightPaced = 64
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, asJSON, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "chatbench: %v\n", err)
+		return 2
+	}
+	cfg.Progress = stderr
+	raiseFileLimit(cfg.Users+64, stderr)
+	rep, err := Run(ctx, cfg)
+	if rep != nil {
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(rep)
+		} else {
+			rep.WriteText(stdout)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "chatbench: %v\n", err)
+		return 1
+	}
+	if !rep.OK {
+		fmt.Fprintf(stderr, "chatbench: FAILED: %s\n", strings.Join(rep.Failures, "; "))
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+	fs := flag.NewFlagSet("chatbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	var asJSON bool
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "chatd base URL; its host must be loopback (127.0.0.0/8, ::1, localhost)")
+	fs.IntVar(&c.Users, "users", defaultUsers, "users, one WebSocket each")
+	fs.IntVar(&c.Rooms, "rooms", 1, "rooms; user i joins room i mod rooms")
+	fs.IntVar(&c.Senders, "senders", 0, "users that send (the first ones, so spread over the rooms); 0 = all")
+	fs.Float64Var(&c.Rate, "rate", 0, "messages per second, all senders together; 0 = as fast as acks allow")
+	fs.IntVar(&c.Inflight, "inflight", 0, fmt.Sprintf("unacked messages per sender; default 1 with --rate 0, %d with a rate", defaultInflightPaced))
+	fs.IntVar(&c.Size, "size", defaultSize, fmt.Sprintf("message text bytes (%d-%d); the send time is embedded", minTextSize, chat.MaxTextChars))
+	fs.DurationVar(&c.Duration, "duration", defaultDuration, "how long to send")
+	fs.DurationVar(&c.Drain, "drain", defaultDrain, "after sending, the longest wait for acks, and again for deliveries")
+	fs.DurationVar(&c.Timeout, "timeout", defaultTimeout, "hard limit on the whole run, setup included")
+	fs.StringVar(&c.Prefix, "prefix", "", "username prefix (users <prefix>-u<i>); default random, so reruns do not collide")
+	fs.StringVar(&c.RoomPrefix, "room-prefix", "", "room name prefix (rooms <prefix>-r<i>); default the username prefix, lowercased")
+	fs.StringVar(&c.Password, "password", defaultPassword, "password of the bench users")
+	fs.IntVar(&c.Concurrency, "concurrency", defaultConcurrency, "parallel requests during setup (register, connect, join)")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: chatbench --url http://127.0.0.1:8080 [flags]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, false, err
+	}
+	if fs.NArg() > 0 {
+		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, asJSON, c.check()
+}
+
+// Defaults of the flags, also used for zero Config fields.
+const (
+	defaultUsers       = 10
+	defaultSize        = 64
+	defaultDuration    = 10 * time.Second
+	defaultDrain       = 10 * time.Second
+	defaultTimeout     = 5 * time.Minute
+	defaultPassword    = "chatbench-password"
+	defaultConcurrency = 32
+)
+
+// check validates the config and fills in the defaults.
+func (c *Config) check() error {
+	if err := checkLoopbackURL(c.URL); err != nil {
+		return err
+	}
+	setDefault(&c.Users, defaultUsers)
+	setDefault(&c.Rooms, 1)
+	setDefault(&c.Size, defaultSize)
+	setDefault(&c.Duration, defaultDuration)
+	setDefault(&c.Drain, defaultDrain)
+	setDefault(&c.Timeout, defaultTimeout)
+	setDefault(&c.Password, defaultPassword)
+	setDefault(&c.Concurrency, defaultConcurrency)
+	if c.Prefix == "" {
+		b := make([]byte, 4)
+		rand.Read(b)
+		c.Prefix = "cb" + hex.EncodeToString(b)
+	}
+	if c.RoomPrefix == "" {
+		c.RoomPrefix = strings.ReplaceAll(strings.ToLower(c.Prefix), ".", "_")
+	}
+	if c.Senders == 0 {
+		c.Senders = c.Users
+	}
+	if c.Inflight == 0 {
+		c.Inflight = 1
+		if c.Rate > 0 {
+			c.Inflight = defaultInflightPaced
+		}
+	}
+	switch {
+	case c.Users < 1:
+		return errors.New("--users must be at least 1")
+	case c.Rooms < 1 || c.Rooms > c.Users:
+		return errors.New("--rooms must be 1 to --users")
+	case c.Senders < 1 || c.Senders > c.Users:
+		return errors.New("--senders must be 1 to --users (0 = all)")
+	case c.Rate < 0:
+		return errors.New("--rate must not be negative")
+	case c.Inflight < 1:
+		return errors.New("--inflight must be at least 1")
+	case c.Size < minTextSize || c.Size > chat.MaxTextChars:
+		return fmt.Errorf("--size must be %d to %d", minTextSize, chat.MaxTextChars)
+	case c.Duration <= 0:
+		return errors.New("--duration must be positive")
+	case c.Drain <= 0:
+		return errors.New("--drain must be positive")
+	case c.Timeout < c.Duration+2*c.Drain:
+		return errors.New("--timeout must be at least --duration + 2 * --drain")
+	case c.Concurrency < 1:
+		return errors.New("--concurrency must be at least 1")
+	case !chat.ValidUsername(c.userName(c.Users - 1)):
+		return fmt.Errorf("--prefix %q does not make valid usernames (3-32 of A-Z a-z 0-9 _ . -)", c.Prefix)
+	case !chat.ValidRoomName(c.roomName(c.Rooms - 1)):
+		return fmt.Errorf("--room-prefix %q does not make valid room names (1-64 of a-z 0-9 _ -)", c.RoomPrefix)
+	}
+	return nil
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+func (c *Config) userName(i int) string { return c.Prefix + "-u" + strconv.Itoa(i) }
+func (c *Config) roomName(i int) string { return c.RoomPrefix + "-r" + strconv.Itoa(i) }
+
+// checkLoopbackURL accepts only http(s) URLs whose host is a loopback
+// address or "localhost": this tool must never load another machine.
+func checkLoopbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("--url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("--url %q: scheme must be http or https", raw)
+	}
+	if u.User != nil || u.Opaque != "" {
+		return fmt.Errorf("--url %q: not a plain http URL", raw)
+	}
+	if !isLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("--url %q: host is not loopback (127.0.0.0/8, ::1, localhost); chatbench loads the local machine only", raw)
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Report is what a run measured. The text and JSON forms carry the same
+// fields.
+type Report struct {
+	URL      string  `json:"url"`
+	Prefix   string  `json:"prefix"`
+	Users    int     `json:"users"`
+	Rooms    int     `json:"rooms"`
+	Senders  int     `json:"senders"`
+	Rate     float64 `json:"rate"`
+	Inflight int     `json:"inflight"`
+	Size     int     `json:"size"`
+	Duration float64 `json:"duration_s"`
+
+	RegisterSeconds float64 `json:"register_s"`
+	ConnectSeconds  float64 `json:"connect_s"`
+	JoinSeconds     float64 `json:"join_s"`
+
+	Sent        int64            `json:"sent"`
+	Acked       int64            `json:"acked"`
+	Errors      map[string]int64 `json:"errors"` // error replies by code
+	Unanswered  int64            `json:"unanswered"`
+	LateSends   int64            `json:"late_sends"` // paced sends delayed a period or more by the in-flight bound
+	AckedPerSec float64          `json:"acked_per_s"`
+
+	Received       int64   `json:"deliveries_received"`
+	Expected       int64   `json:"deliveries_expected"`
+	Lost           int64   `json:"deliveries_lost"`
+	Foreign        int64   `json:"deliveries_foreign"` // in bench rooms, not sent by a bench
+	DeliveryWindow float64 `json:"delivery_window_s"`  // first send to last delivery
+	DeliveriesPerS float64 `json:"deliveries_per_s"`
+
+	AckLatency LatencySummary `json:"ack_latency"`
+	E2ELatency LatencySummary `json:"e2e_latency"`
+
+	OrderViolations int64            `json:"order_violations"`
+	ConnErrors      map[string]int64 `json:"connection_errors"`
+	Closes          map[string]int64 `json:"closes"` // unexpected ends: close code, "reset" or "error"
+
+	OK       bool     `json:"ok"`
+	Failures []string `json:"failures"`
+}
+
+// WriteText prints the report for people.
+func (r *Report) WriteText(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	rate := "max"
+	if r.Rate > 0 {
+		rate = strconv.FormatFloat(r.Rate, 'f', -1, 64) + "/s"
+	}
+	p("chatbench %s  prefix %s", r.URL, r.Prefix)
+	p("load        users %d  rooms %d  senders %d  rate %s  inflight %d  size %d B  duration %.1fs",
+		r.Users, r.Rooms, r.Senders, rate, r.Inflight, r.Size, r.Duration)
+	p("setup       register %.1fs  connect %.1fs  join %.1fs", r.RegisterSeconds, r.ConnectSeconds, r.JoinSeconds)
+	p("messages    sent %d  acked %d (%.0f/s)  errors %s  unanswered %d  late sends %d",
+		r.Sent, r.Acked, r.AckedPerSec, counts(r.Errors), r.Unanswered, r.LateSends)
+	p("deliveries  received %d  expected %d  lost %d  foreign %d  %.0f/s over %.2fs",
+		r.Received, r.Expected, r.Lost, r.Foreign, r.DeliveriesPerS, r.DeliveryWindow)
+	lat := func(name string, s LatencySummary) {
+		p("%-11s p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms  (n=%d)", name, s.P50, s.P90, s.P99, s.Max, s.Count)
+	}
+	lat("ack", r.AckLatency)
+	lat("end-to-end", r.E2ELatency)
+	p("order       violations %d", r.OrderViolations)
+	p("connections errors %s  closes %s", counts(r.ConnErrors), counts(r.Closes))
+	if r.OK {
+		p("result      OK")
+	} else {
+		p("result      FAILED: %s", strings.Join(r.Failures, "; "))
+	}
+}
+
+func counts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var b strings.Builder
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", k, m[k])
+	}
+	return b.String()
+}
