@@ -32,7 +32,21 @@ type outFrame struct {
 	pm   *websocket.PreparedMessage
 	data []byte
 	size int
+	// ephemeral frames (presence, typing) are dropped rather than queued
+	// when the queue is half full: a burst of them (a thousand users going
+	// offline at once) must not cost a client its connection, and a client
+	// that missed some asks who instead.
+	ephemeral bool
 }
+
+// frameKind says how a broadcast counts and what a full queue does to it.
+type frameKind int
+
+const (
+	frameMessage   frameKind = iota // new_message: counted as a delivery
+	frameEvent                      // other room events, which must arrive
+	frameEphemeral                  // presence and typing: see outFrame.ephemeral
+)
 
 // conn is one WebSocket connection: exactly one reader goroutine (which also
 // runs the requests, in order) and one writer goroutine fed by a bounded
@@ -91,6 +105,10 @@ func (c *conn) enqueue(f outFrame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
+		return
+	}
+	if f.ephemeral && (2*len(c.queue) >= c.s.cfg.QueueFrames || 2*(c.queueBytes+f.size) > c.s.cfg.QueueBytes) {
+		c.s.metrics.ephemeralDropped.Inc()
 		return
 	}
 	if len(c.queue) >= c.s.cfg.QueueFrames || c.queueBytes+f.size > c.s.cfg.QueueBytes {

@@ -221,13 +221,13 @@ func (r *room) onBus(data []byte) {
 		if ev.Seq > r.delivered+1 {
 			r.fillLocked(ev.Seq - 1)
 		}
-		r.broadcastLocked(ev.Frame, nil, true)
+		r.broadcastLocked(ev.Frame, nil, frameMessage)
 		r.delivered = ev.Seq
 	case evUpdated:
-		r.broadcastLocked(ev.Frame, nil, false)
+		r.broadcastLocked(ev.Frame, nil, frameEvent)
 	case evTyping:
 		if ev.User != nil {
-			r.broadcastLocked(ev.Frame, func(c *conn) bool { return c.user.ID != ev.User.ID }, false)
+			r.broadcastLocked(ev.Frame, func(c *conn) bool { return c.user.ID != ev.User.ID }, frameEphemeral)
 		}
 	}
 }
@@ -277,7 +277,7 @@ func (r *room) fillLocked(upTo int64) {
 				break
 			}
 			h.s.metrics.gapFills.Inc()
-			r.broadcastLocked(frame(protocol.TypeNewMessage, "", m), nil, true)
+			r.broadcastLocked(frame(protocol.TypeNewMessage, "", m), nil, frameMessage)
 			r.delivered = m.Seq
 		}
 	}
@@ -303,7 +303,7 @@ func retry[T any](h *hub, f func() (T, error)) (T, error) {
 
 // broadcastLocked queues one frame, encoded once for all, to the room's
 // connections that want it.
-func (r *room) broadcastLocked(data []byte, want func(*conn) bool, isMessage bool) {
+func (r *room) broadcastLocked(data []byte, want func(*conn) bool, kind frameKind) {
 	if len(r.conns) == 0 || len(data) == 0 {
 		return
 	}
@@ -312,7 +312,7 @@ func (r *room) broadcastLocked(data []byte, want func(*conn) bool, isMessage boo
 		r.h.s.log.Error("prepare frame", "err", err)
 		return
 	}
-	f := outFrame{pm: pm, size: len(data)}
+	f := outFrame{pm: pm, size: len(data), ephemeral: kind == frameEphemeral}
 	n := 0
 	for c := range r.conns {
 		if want == nil || want(c) {
@@ -320,7 +320,7 @@ func (r *room) broadcastLocked(data []byte, want func(*conn) bool, isMessage boo
 			n++
 		}
 	}
-	if isMessage {
+	if kind == frameMessage {
 		r.h.s.metrics.deliveries.Add(float64(n))
 	}
 }
@@ -545,7 +545,7 @@ func (h *hub) announce(u chat.User, status string, ts []transition) {
 		}
 		data := frame(protocol.TypePresence, "", protocol.Presence{Room: t.room, User: u, Status: status})
 		h.withRoom(t.room, func(r *room) {
-			r.broadcastLocked(data, func(c *conn) bool { return c.user.ID != u.ID }, false)
+			r.broadcastLocked(data, func(c *conn) bool { return c.user.ID != u.ID }, frameEphemeral)
 		})
 	}
 }

@@ -16,18 +16,19 @@ func NewRegistry() *prometheus.Registry {
 }
 
 type metrics struct {
-	connections    prometheus.Gauge
-	connectsTotal  prometheus.Counter
-	messagesStored prometheus.Counter
-	deliveries     prometheus.Counter
-	slowConsumers  prometheus.Counter
-	badFrames      prometheus.Counter
-	rateLimited    prometheus.Counter
-	gapFills       prometheus.Counter
-	registrations  prometheus.Counter
-	loginFailures  prometheus.Counter
-	storeLatency   *prometheus.HistogramVec
-	rooms          prometheus.Gauge
+	connections      prometheus.Gauge
+	connectsTotal    prometheus.Counter
+	messagesStored   prometheus.Counter
+	deliveries       prometheus.Counter
+	slowConsumers    prometheus.Counter
+	ephemeralDropped prometheus.Counter
+	badFrames        prometheus.Counter
+	rateLimited      prometheus.Counter
+	gapFills         prometheus.Counter
+	registrations    prometheus.Counter
+	loginFailures    prometheus.Counter
+	storeLatency     *prometheus.HistogramVec
+	rooms            prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,6 +43,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "chatd_deliveries_total", Help: "new_message frames queued to local connections."}),
 		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_slow_consumers_total", Help: "Connections closed with 1013 because their outbound queue was full."}),
+		ephemeralDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatd_ephemeral_dropped_total", Help: "Presence and typing frames not queued because the connection's queue was half full."}),
 		badFrames: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatd_bad_frames_total", Help: "Frames refused as malformed or of unknown type."}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
@@ -60,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		rooms: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chatd_hub_rooms", Help: "Rooms this node is subscribed to."}),
 	}
-	reg.MustRegister(m.connections, m.connectsTotal, m.messagesStored, m.deliveries, m.slowConsumers,
+	reg.MustRegister(m.connections, m.connectsTotal, m.messagesStored, m.deliveries, m.slowConsumers, m.ephemeralDropped,
 		m.badFrames, m.rateLimited, m.gapFills, m.registrations, m.loginFailures, m.storeLatency, m.rooms)
 	return m
 }

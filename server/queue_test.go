@@ -1,0 +1,52 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestQueuePolicy: messages fill the queue to its bound and then close the
+// connection with 1013; presence and typing stop at half the bound and are
+// dropped, never closing anything.
+func TestQueuePolicy(t *testing.T) {
+	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
+	c := &conn{s: s, wake: make(chan struct{}, 1)}
+	msg := outFrame{data: []byte("m"), size: 1}
+	eph := outFrame{data: []byte("p"), size: 1, ephemeral: true}
+
+	for range 10 {
+		c.enqueue(eph)
+	}
+	if len(c.queue) != 2 || c.closing {
+		t.Fatalf("after a burst of presence: %d queued, closing=%v; want 2 queued, open", len(c.queue), c.closing)
+	}
+	c.enqueue(msg)
+	c.enqueue(msg)
+	if len(c.queue) != 4 || c.closing {
+		t.Fatalf("messages after presence: %d queued, closing=%v; want 4, open", len(c.queue), c.closing)
+	}
+	c.enqueue(eph)
+	if c.closing {
+		t.Fatal("a presence frame on a full queue closed the connection")
+	}
+	c.enqueue(msg)
+	if !c.closing || c.closeCode != websocket.CloseTryAgainLater || len(c.queue) != 0 {
+		t.Fatalf("a message on a full queue: closing=%v code=%d queued=%d; want closing with 1013 and the queue dropped",
+			c.closing, c.closeCode, len(c.queue))
+	}
+
+	// The byte bound works alike.
+	s.cfg = Config{QueueFrames: 100, QueueBytes: 10}
+	c = &conn{s: s, wake: make(chan struct{}, 1)}
+	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true})
+	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true}) // 8 bytes > half of 10: dropped
+	if len(c.queue) != 1 {
+		t.Fatalf("byte bound for presence: %d queued, want 1", len(c.queue))
+	}
+	c.enqueue(outFrame{data: make([]byte, 7), size: 7})
+	if !c.closing {
+		t.Fatal("11 bytes in a 10-byte queue did not close it")
+	}
+}
