@@ -28,7 +28,8 @@ const (
 	evOffline  = "off"    // presence: Node closed the last connection of User
 	evJoinRoom = "join"   // presence: User became a member of Room
 	evLeave    = "leave"  // presence: User stopped being a member of Room
-	evSync     = "sync"   // presence: Node has just started; the others announce their users
+	evSync     = "sync"   // presence: Node has just started (or came back); the others announce their users
+	evAlive    = "alive"  // presence: Node's heartbeat
 )
 
 // busEvent is what nodes publish to each other. Frame, when set, is the

@@ -41,6 +41,7 @@ type hub struct {
 	connsWG sync.WaitGroup // one per connection being served
 
 	presenceSub chat.Subscription
+	heartbeat   sync.WaitGroup // the heartbeat goroutine
 }
 
 type localUser struct {
@@ -69,7 +70,34 @@ func newHub(s *Server) (*hub, error) {
 	h.presenceSub = sub
 	// Nodes that run already tell this one who is online on them.
 	h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
+	h.heartbeat.Add(1)
+	go h.runHeartbeat()
 	return h, nil
+}
+
+// runHeartbeat tells the other nodes that this one is alive and presumes
+// gone, with all their users, the nodes that stopped saying so (a crash, a
+// partition): without it their users would stay online everywhere.
+func (h *hub) runHeartbeat() {
+	defer h.heartbeat.Done()
+	every := h.s.cfg.NodeHeartbeat
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case now := <-t.C:
+			h.publish(presenceTopic, busEvent{Kind: evAlive, Node: h.node})
+			gone, departures := h.presence.expire(now.Add(-3 * every))
+			for _, node := range gone {
+				h.s.log.Warn("node presumed gone: no heartbeat", "node", node)
+			}
+			for _, d := range departures {
+				h.announce(d.user, protocol.StatusOffline, d.ts)
+			}
+		}
+	}
 }
 
 func (h *hub) publish(topic string, ev busEvent) {
@@ -473,8 +501,15 @@ func (h *hub) onPresenceEvent(data []byte) {
 		h.s.log.Error("bad presence event on bus", "err", err)
 		return
 	}
+	if ev.Node == h.node || ev.Node == "" {
+		return
+	}
+	if h.presence.heard(ev.Node, time.Now()) && ev.Kind != evSync {
+		// A node we did not know, or had presumed gone, is back: ask
+		// everyone, it included, who is online.
+		h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
+	}
 	switch {
-	case ev.Node == h.node:
 	case ev.Kind == evSync:
 		h.announceLocalUsers()
 	case ev.User != nil:
@@ -582,5 +617,6 @@ func (h *hub) shutdown(ctx context.Context) error {
 		}
 	}
 	h.presenceSub.Unsubscribe()
+	h.heartbeat.Wait()
 	return err
 }

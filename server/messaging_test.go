@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/natsbus"
 	"github.com/chatd/chatd/protocol"
 	"github.com/chatd/chatd/server"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
 func start(t *testing.T) *chatdtest.Server {
@@ -712,4 +713,55 @@ func TestLostTailRecoveredOnBusReset(t *testing.T) {
 		t.Fatalf("after the reset bob got %+v, want seq %d", m, lost.Seq)
 	}
 	bob.ExpectNone("new_message", nil, 200*time.Millisecond)
+}
+
+// TestCrashedNodeUsersGoOffline: a node that stops heartbeating (here: its
+// bus connection dies, as in a crash) is presumed gone after three missed
+// heartbeats, and its users go offline on the other nodes.
+func TestCrashedNodeUsersGoOffline(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	newBus := func() chat.Bus {
+		b, err := natsbus.New(natsbus.Options{URL: "nats://" + ns.Addr().String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	cfg := server.Config{NodeHeartbeat: 100 * time.Millisecond}
+	a := chatdtest.Start(t, chatdtest.Options{Bus: newBus(), Config: cfg})
+	busB := newBus()
+	b := chatdtest.Start(t, chatdtest.Options{Store: a.Store, Bus: busB, Config: cfg})
+
+	alice, _, _ := online(t, a, "alice")
+	bob := b.Dial(t, a.Register(t, "bob").Token)
+	bob.Welcome()
+	var p protocol.Presence
+	alice.Expect("presence", nil).Decode(t, &p)
+	if p.User.Username != "bob" || p.Status != "online" {
+		t.Fatalf("presence = %+v, want bob online", p)
+	}
+
+	busB.Close() // node b goes silent; bob's socket to it stays open
+	start := time.Now()
+	alice.Expect("presence", nil).Decode(t, &p)
+	if p.User.Username != "bob" || p.Status != "offline" {
+		t.Fatalf("presence = %+v, want bob offline", p)
+	}
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("bob was declared offline after %v, before three heartbeats were missed", waited)
+	}
+	var who protocol.WhoAck
+	alice.Ack("who", protocol.Who{Room: "general"}, &who)
+	if who.Online != 1 {
+		t.Errorf("who = %+v, want alice alone", who)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -15,6 +16,7 @@ type presence struct {
 	mu    sync.Mutex // guards the following
 	users map[string]*onlineUser
 	rooms map[string]map[string]chat.User // room -> online members
+	nodes map[string]time.Time            // other nodes -> when last heard from
 }
 
 type onlineUser struct {
@@ -24,7 +26,11 @@ type onlineUser struct {
 }
 
 func newPresence() *presence {
-	return &presence{users: make(map[string]*onlineUser), rooms: make(map[string]map[string]chat.User)}
+	return &presence{
+		users: make(map[string]*onlineUser),
+		rooms: make(map[string]map[string]chat.User),
+		nodes: make(map[string]time.Time),
+	}
 }
 
 // transition is a user going online or offline in a room, with the number
@@ -152,6 +158,51 @@ func (p *presence) who(room string, limit int) (int, []chat.User) {
 		users = users[:limit]
 	}
 	return n, users
+}
+
+// heard records a sign of life from another node; it reports whether the
+// node was unknown (new, or presumed gone before).
+func (p *presence) heard(node string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, known := p.nodes[node]
+	p.nodes[node] = now
+	return !known
+}
+
+// departure is a user who went offline with the rooms they left.
+type departure struct {
+	user chat.User
+	ts   []transition
+}
+
+// expire forgets the nodes not heard from since before cutoff, as if each
+// had closed all its connections, and returns who went offline.
+func (p *presence) expire(cutoff time.Time) (gone []string, out []departure) {
+	p.mu.Lock()
+	for node, seen := range p.nodes {
+		if seen.Before(cutoff) {
+			delete(p.nodes, node)
+			gone = append(gone, node)
+		}
+	}
+	var affected []string
+	for _, node := range gone {
+		for id, ou := range p.users {
+			if _, ok := ou.nodes[node]; ok {
+				affected = append(affected, id)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, node := range gone {
+		for _, id := range affected {
+			if u, ts := p.nodeOffline(node, id); len(ts) > 0 {
+				out = append(out, departure{u, ts})
+			}
+		}
+	}
+	return gone, out
 }
 
 // isOnline reports whether the user is online anywhere.

@@ -27,6 +27,7 @@ const (
 	DefaultBadFrameLimit  = 20
 	DefaultBadFrameWindow = 10 * time.Second
 	DefaultSessionTTL     = 30 * 24 * time.Hour
+	DefaultNodeHeartbeat  = 5 * time.Second
 )
 
 // Config configures a Server. A zero field means the default its comment
@@ -74,6 +75,10 @@ type Config struct {
 	BadFrameWindow time.Duration
 	// SessionTTL is how long a login lasts; default 30 days.
 	SessionTTL time.Duration
+	// NodeHeartbeat is how often this node tells the others on the bus that
+	// it is alive; a node not heard from for three of them is presumed
+	// gone and its users offline. Default 5 s.
+	NodeHeartbeat time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -115,6 +120,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.NodeHeartbeat == 0 {
+		c.NodeHeartbeat = DefaultNodeHeartbeat
 	}
 }
 
