@@ -56,6 +56,7 @@ type conn struct {
 	id        uint64 // set by hub.register
 	s         *Server
 	ws        *websocket.Conn
+	out       *batchConn // ws's connection: gathers a batch of frames per write
 	user      chat.User
 	tokenHash []byte
 
@@ -226,18 +227,9 @@ func (c *conn) writeLoop() {
 		closing, code, text := c.closing, c.closeCode, c.closeText
 		c.mu.Unlock()
 
-		c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteWait))
-		for _, f := range batch {
-			var err error
-			if f.pm != nil {
-				err = c.ws.WritePreparedMessage(f.pm)
-			} else {
-				err = c.ws.WriteMessage(websocket.TextMessage, f.data)
-			}
-			if err != nil {
-				c.ws.Close() // the reader sees it and cleans up
-				return
-			}
+		if err := c.writeBatch(batch); err != nil {
+			c.ws.Close() // the reader sees it and cleans up
+			return
 		}
 		clear(batch) // let go of shared frames
 		if closing {
@@ -250,6 +242,35 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeBatch writes frames, in as few syscalls as the batch buffer allows.
+func (c *conn) writeBatch(batch []outFrame) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteWait))
+	if c.out != nil {
+		c.out.begin()
+	}
+	for _, f := range batch {
+		var err error
+		if f.pm != nil {
+			err = c.ws.WritePreparedMessage(f.pm)
+		} else {
+			err = c.ws.WriteMessage(websocket.TextMessage, f.data)
+		}
+		if err != nil {
+			if c.out != nil {
+				c.out.flush()
+			}
+			return err
+		}
+	}
+	if c.out != nil {
+		return c.out.flush()
+	}
+	return nil
 }
 
 // serve runs the connection until it closes: welcome, then the reader loop

@@ -101,9 +101,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
+	bw := &batchingWriter{ResponseWriter: w}
+	ws, err := upgrader.Upgrade(bw, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s.hub.serve(newConn(s, ws, id))
+	c := newConn(s, ws, id)
+	c.out = bw.conn
+	s.hub.serve(c)
 }
