@@ -205,3 +205,60 @@ func TestCloseKeepsAcknowledgedAppends(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitIsolatesFailures: Appends that share a transaction do not
+// share their failures. A member's and a non-member's messages, sent at the
+// same time into one private room, end as they would alone: every member
+// message stored with gap-free seqs, every non-member one refused.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "chat.db"))
+	ctx := t.Context()
+	alice, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := s.CreateUser(ctx, "mallory", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRoom(ctx, alice.ID, "secret", true); err != nil {
+		t.Fatal(err)
+	}
+	const each = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for i := range each {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, created, err := s.Append(ctx, chat.NewMessage{Room: "secret", From: alice, Text: fmt.Sprint("a", i), ClientMsgID: fmt.Sprint("a", i)})
+			if err != nil || !created {
+				errs <- fmt.Errorf("member append %d: created=%v err=%v", i, created, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Append(ctx, chat.NewMessage{Room: "secret", From: mallory, Text: "let me in"})
+			if !errors.Is(err, chat.ErrNotFound) {
+				errs <- fmt.Errorf("non-member append: err=%v, want not_found", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	msgs, err := s.MessagesAfter(ctx, "secret", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != each {
+		t.Fatalf("%d messages stored, want %d", len(msgs), each)
+	}
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) || m.From.ID != alice.ID {
+			t.Fatalf("message %d: seq %d from %s, want seq %d from alice", i, m.Seq, m.From.Username, i+1)
+		}
+	}
+}

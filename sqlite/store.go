@@ -38,6 +38,9 @@ type Store struct {
 
 	// mu guards closed. Every method holds it for reading while it runs, so
 	// Close, which takes it for writing, waits for the calls in progress.
+	appends      chan *appendReq // to the appender (group commit)
+	appenderDone chan struct{}
+
 	mu     sync.RWMutex
 	closed bool
 }
@@ -80,7 +83,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	return &Store{write: write, read: read}, nil
+	s := &Store{write: write, read: read, appends: make(chan *appendReq, maxAppendBatch), appenderDone: make(chan struct{})}
+	go s.runAppender()
+	return s, nil
 }
 
 // escapePath makes a file name safe inside a "file:" URI, whose query
@@ -109,6 +114,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	// No Append is in flight (each holds the read lock until it has its
+	// outcome): the appender can stop.
+	close(s.appends)
+	<-s.appenderDone
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
