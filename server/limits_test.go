@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -758,5 +759,85 @@ func TestShutdownClosesWith1001AndKeepsAckedMessages(t *testing.T) {
 
 	if _, err := srv.TryDial(t, alice.Token, nil); err == nil {
 		t.Errorf("dial after shutdown succeeded, want it refused")
+	}
+}
+
+// TestRandomFramesNeverBreakTheServer throws a few thousand mutated frames
+// (valid envelopes with corrupted bytes, wrong types, huge numbers, deep
+// nesting) at one connection. Every frame with an id gets exactly one
+// reply, the server stays up, and the connection still works afterwards.
+func TestRandomFramesNeverBreakTheServer(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{RateLimit: 0, BadFrameLimit: 1 << 30}})
+	c := srv.Dial(t, srv.Register(t, "fuzzer").Token)
+	c.Welcome()
+	seeds := []string{
+		`{"type":"send_message","id":"X","payload":{"room":"general","text":"hi"}}`,
+		`{"type":"history","id":"X","payload":{"room":"general","before_seq":9223372036854775807,"limit":100}}`,
+		`{"type":"join_room","id":"X","payload":{"room":"r-1"}}`,
+		`{"type":"edit_message","id":"X","payload":{"room":"general","seq":1,"text":"e"}}`,
+		`{"type":"mark_read","id":"X","payload":{"room":"general","seq":-5}}`,
+		`{"type":"who","id":"X","payload":{"room":"general","limit":1e308}}`,
+		`{"type":"open_dm","id":"X","payload":{"user":"fuzzer"}}`,
+		`{"type":"invite","id":"X","payload":{"room":"general","user":"nobody"}}`,
+		`{"type":"delete_message","id":"X","payload":{"room":"general","seq":1}}`,
+		`{"type":"typing","id":"X","payload":{"room":"dm:a:b"}}`,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 2000
+	intact := map[string]bool{} // ids of frames sent unmutated
+	for i := range n {
+		// Mutations may turn one id into another, so only the ids of
+		// frames sent intact, in a namespace of their own, are counted.
+		mutations := rng.IntN(4)
+		id := fmt.Sprintf("m%d", i)
+		if mutations == 0 {
+			id = fmt.Sprintf("ok-%d", i)
+			intact[id] = true
+		}
+		b := []byte(strings.Replace(seeds[rng.IntN(len(seeds))], `"X"`, `"`+id+`"`, 1))
+		for range mutations {
+			switch pos := rng.IntN(len(b)); rng.IntN(3) {
+			case 0:
+				b[pos] = byte(rng.IntN(94) + 32) // printable, keeps UTF-8 valid
+			case 1:
+				b = append(b[:pos:pos], b[pos+1:]...)
+			case 2:
+				b = append(b[:pos:pos], append([]byte(`[[[[{"a":`), b[pos:]...)...)
+			}
+		}
+		if err := c.SendRaw(b); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	// A plain request still works, and every intact request was answered
+	// exactly once.
+	var ack protocol.MessageAck
+	c.Ack(protocol.TypeSendMessage, protocol.SendMessage{Room: "general", Text: "still here"}, &ack)
+	if ack.Message.Text != "still here" {
+		t.Fatalf("after the storm: %+v", ack.Message)
+	}
+	// Replies travel in request order, so all are in by now.
+	replies := map[string]int{}
+	byID := map[string][]string{}
+	for _, f := range c.Drain() {
+		if f.ID != "" {
+			byID[f.ID] = append(byID[f.ID], f.Type+" "+string(f.Payload))
+			if f.Type != "ack" && f.Type != "error" {
+				t.Errorf("frame with id %q has type %q", f.ID, f.Type)
+			}
+			replies[f.ID]++
+		}
+	}
+	for id := range intact {
+		if replies[id] != 1 {
+			t.Errorf("intact request %s got %d replies, want 1: %v", id, replies[id], byID[id])
+		}
+	}
+	if len(intact) == 0 {
+		t.Fatal("no frame was sent intact")
+	}
+	status, _ := srv.Do(t, "GET", "/healthz", "", nil)
+	if status != 200 {
+		t.Fatalf("/healthz = %d after the storm", status)
 	}
 }

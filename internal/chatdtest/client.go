@@ -233,6 +233,15 @@ func (c *Client) Next() Frame {
 	return f
 }
 
+// Drain removes and returns every frame buffered so far.
+func (c *Client) Drain() []Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.frames
+	c.frames = nil
+	return out
+}
+
 // Welcome takes the welcome frame, which must be the first.
 func (c *Client) Welcome() protocol.Welcome {
 	c.tb.Helper()
