@@ -35,7 +35,28 @@ type NewMessage struct {
 type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
-	Limit     int // 1–100; 0 means 50
+	Limit     int // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
+}
+
+// History page sizes.
+const (
+	DefaultHistoryLimit = 50
+	MaxHistoryLimit     = 100
+)
+
+// Check validates q and returns it with its limit filled in: the one place
+// that says what a history query may ask, for every Store.
+func (q HistoryQuery) Check() (HistoryQuery, error) {
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultHistoryLimit
+	case q.Limit < 0 || q.Limit > MaxHistoryLimit:
+		return q, Errorf(CodeBadRequest, "limit must be 1-%d", MaxHistoryLimit)
+	}
+	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.AfterSeq > 0) {
+		return q, Errorf(CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
+	}
+	return q, nil
 }
 
 // Membership is the outcome of a request that may add users to a room.

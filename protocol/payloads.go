@@ -97,16 +97,8 @@ func (p *History) Validate() error {
 	if err := checkRoomRef(p.Room); err != nil {
 		return err
 	}
-	if p.BeforeSeq < 0 || p.AfterSeq < 0 {
-		return chat.Errorf(chat.CodeBadRequest, "before_seq and after_seq must not be negative")
-	}
-	if p.BeforeSeq > 0 && p.AfterSeq > 0 {
-		return chat.Errorf(chat.CodeBadRequest, "give before_seq or after_seq, not both")
-	}
-	if p.Limit < 0 || p.Limit > 100 {
-		return chat.Errorf(chat.CodeBadRequest, "limit must be 1-100")
-	}
-	return nil
+	_, err := p.Query().Check()
+	return err
 }
 
 // Query returns the store query the payload asks for.

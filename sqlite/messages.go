@@ -10,8 +10,6 @@ import (
 )
 
 const (
-	defaultHistoryLimit = 50
-	maxHistoryLimit     = 100
 	// defaultAfterLimit is MessagesAfter's page when the caller gives none.
 	defaultAfterLimit = 100
 )
@@ -142,22 +140,17 @@ func appendTx(ctx context.Context, tx *sql.Tx, nm chat.NewMessage) (chat.Message
 // History returns a page of room's messages for userID, ascending, and
 // whether more exist further in the query's direction.
 func (s *Store) History(ctx context.Context, userID, room string, q chat.HistoryQuery) ([]chat.Message, bool, error) {
+	q, err := q.Check()
+	if err != nil {
+		return nil, false, err
+	}
 	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = defaultHistoryLimit
-	case limit < 0 || limit > maxHistoryLimit:
-		return nil, false, chat.Errorf(chat.CodeBadRequest, "limit must be 1-%d", maxHistoryLimit)
-	}
-	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.AfterSeq > 0) {
-		return nil, false, chat.Errorf(chat.CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
-	}
 
 	var (
 		msgs []chat.Message
 		more bool
 	)
-	err := s.view(ctx, "history", func(db querier) error {
+	err = s.view(ctx, "history", func(db querier) error {
 		if _, err := memberAccess(ctx, db, userID, room); err != nil {
 			return err
 		}
