@@ -24,17 +24,18 @@ type NewMessage struct {
 	SentAt      time.Time
 }
 
-// HistoryQuery selects a page of a room's messages. At most one of
-// BeforeSeq and AfterSeq is set (> 0).
-//   - AfterSeq > 0: the first Limit messages with seq > AfterSeq.
+// HistoryQuery selects a page of a room's messages.
+//   - After (or AfterSeq > 0): the first Limit messages with seq > AfterSeq;
+//     AfterSeq 0 with After set pages from the room's first message.
 //   - BeforeSeq > 0: the last Limit messages with seq < BeforeSeq.
 //   - neither: the newest Limit messages.
 //
-// Pages are always ascending by seq. Both bounds at once, or a limit outside
-// 0–100, is ErrBadRequest.
+// Pages are always ascending by seq. Both directions at once, a negative
+// bound, or a limit outside 0–MaxHistoryLimit is ErrBadRequest.
 type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
+	After     bool // AfterSeq was given, even as 0
 	Limit     int // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
 }
 
@@ -53,7 +54,10 @@ func (q HistoryQuery) Check() (HistoryQuery, error) {
 	case q.Limit < 0 || q.Limit > MaxHistoryLimit:
 		return q, Errorf(CodeBadRequest, "limit must be 1-%d", MaxHistoryLimit)
 	}
-	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.AfterSeq > 0) {
+	if q.AfterSeq > 0 {
+		q.After = true
+	}
+	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.After) {
 		return q, Errorf(CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
 	}
 	return q, nil

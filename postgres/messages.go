@@ -170,7 +170,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 			err  error
 		)
 		switch {
-		case q.AfterSeq > 0:
+		case q.After:
 			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq > $2 ORDER BY g.seq LIMIT $3`,
 				room, q.AfterSeq, limit+1)
 		case q.BeforeSeq > 0:
@@ -188,7 +188,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		}
 		more = len(msgs) > limit
 		msgs = msgs[:min(len(msgs), limit)]
-		if q.AfterSeq > 0 {
+		if q.After {
 			return nil
 		}
 		// Newest first from the query, the extra (oldest) row dropped:

@@ -88,7 +88,7 @@ func (p *OpenDM) Validate() error { return checkUsername(p.User) }
 type History struct {
 	Room      string `json:"room"`
 	BeforeSeq int64  `json:"before_seq"`
-	AfterSeq  int64  `json:"after_seq"`
+	AfterSeq  *int64 `json:"after_seq"` // nil: not given; 0 pages from the first message
 	Limit     int    `json:"limit"`
 }
 
@@ -103,7 +103,11 @@ func (p *History) Validate() error {
 
 // Query returns the store query the payload asks for.
 func (p *History) Query() chat.HistoryQuery {
-	return chat.HistoryQuery{BeforeSeq: p.BeforeSeq, AfterSeq: p.AfterSeq, Limit: p.Limit}
+	q := chat.HistoryQuery{BeforeSeq: p.BeforeSeq, Limit: p.Limit}
+	if p.AfterSeq != nil {
+		q.AfterSeq, q.After = *p.AfterSeq, true
+	}
+	return q
 }
 
 // Who is the payload of who.

@@ -30,10 +30,11 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, id identity
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identity) {
 	p := protocol.History{Room: r.PathValue("room")}
 	q := r.URL.Query()
+	var after int64
 	for _, f := range []struct {
 		name string
 		dst  *int64
-	}{{"before_seq", &p.BeforeSeq}, {"after_seq", &p.AfterSeq}} {
+	}{{"before_seq", &p.BeforeSeq}, {"after_seq", &after}} {
 		if v := q.Get(f.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -42,6 +43,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 			}
 			*f.dst = n
 		}
+	}
+	if q.Has("after_seq") {
+		p.AfterSeq = &after
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

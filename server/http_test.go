@@ -390,6 +390,7 @@ func TestRoomsAndHistoryAPI(t *testing.T) {
 		{"?before_seq=1", []int64{}, false},
 		{"?after_seq=4&limit=2", []int64{5, 6}, true},
 		{"?after_seq=5", []int64{6, 7}, false},
+		{"?after_seq=0&limit=2", []int64{1, 2}, true},
 		{"?limit=7", []int64{1, 2, 3, 4, 5, 6, 7}, false},
 		{"?limit=100", []int64{1, 2, 3, 4, 5, 6, 7}, false},
 	}
@@ -419,7 +420,7 @@ func TestRoomsAndHistoryAPI(t *testing.T) {
 			t.Errorf("history %s: seqs %v has_more %v, want %v %v", p.query, seqs, *page.HasMore, p.seqs, p.hasMore)
 		}
 	}
-	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?before_seq=x", "?before_seq=-1", "?before_seq=3&after_seq=1"} {
+	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?before_seq=x", "?before_seq=-1", "?before_seq=3&after_seq=1", "?before_seq=3&after_seq=0"} {
 		resp, body := call(t, srv, "GET", "/api/rooms/general/messages"+q, nil, "Authorization", "Bearer "+alice.Token)
 		wantError(t, "history "+q, resp, body, http.StatusBadRequest, "bad_request")
 	}

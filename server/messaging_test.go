@@ -205,7 +205,7 @@ func TestRecoveryAfterReconnect(t *testing.T) {
 	var got []int64
 	for after := last; after < cursor; {
 		var h protocol.HistoryAck
-		bob2.Ack("history", protocol.History{Room: "general", AfterSeq: after, Limit: 3}, &h)
+		bob2.Ack("history", protocol.History{Room: "general", AfterSeq: &after, Limit: 3}, &h)
 		for _, m := range h.Messages {
 			if m.Seq <= cursor {
 				got = append(got, m.Seq)
@@ -605,6 +605,8 @@ func TestLateNodeLearnsPresence(t *testing.T) {
 	}
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func TestHistoryPaging(t *testing.T) {
 	srv := start(t)
 	alice, _, _ := online(t, srv, "alice")
@@ -628,8 +630,9 @@ func TestHistoryPaging(t *testing.T) {
 		{"newest", protocol.History{Room: "general", Limit: 3}, "[5 6 7]", true},
 		{"before", protocol.History{Room: "general", BeforeSeq: 5, Limit: 3}, "[2 3 4]", true},
 		{"before reaches start", protocol.History{Room: "general", BeforeSeq: 3, Limit: 3}, "[1 2]", false},
-		{"after", protocol.History{Room: "general", AfterSeq: 2, Limit: 3}, "[3 4 5]", true},
-		{"after reaches end", protocol.History{Room: "general", AfterSeq: 5, Limit: 3}, "[6 7]", false},
+		{"after", protocol.History{Room: "general", AfterSeq: ptr[int64](2), Limit: 3}, "[3 4 5]", true},
+		{"after reaches end", protocol.History{Room: "general", AfterSeq: ptr[int64](5), Limit: 3}, "[6 7]", false},
+		{"after 0 is the first page", protocol.History{Room: "general", AfterSeq: ptr[int64](0), Limit: 3}, "[1 2 3]", true},
 		{"default limit", protocol.History{Room: "general"}, "[1 2 3 4 5 6 7]", false},
 	}
 	for _, tt := range tests {
@@ -640,7 +643,8 @@ func TestHistoryPaging(t *testing.T) {
 	}
 	for _, bad := range []protocol.History{
 		{Room: "general", Limit: 101},
-		{Room: "general", BeforeSeq: 3, AfterSeq: 1},
+		{Room: "general", BeforeSeq: 3, AfterSeq: ptr[int64](1)},
+		{Room: "general", BeforeSeq: 3, AfterSeq: ptr[int64](0)},
 	} {
 		if code := alice.ErrorCode("history", bad); code != "bad_request" {
 			t.Errorf("history %+v: %s, want bad_request", bad, code)

@@ -160,7 +160,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 			err  error
 		)
 		switch {
-		case q.AfterSeq > 0:
+		case q.After:
 			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq > ? ORDER BY g.seq LIMIT ?`,
 				room, q.AfterSeq, limit+1)
 		case q.BeforeSeq > 0:
@@ -177,7 +177,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 			return err
 		}
 		more = len(msgs) > limit
-		if q.AfterSeq > 0 {
+		if q.After {
 			msgs = msgs[:min(len(msgs), limit)]
 			return nil
 		}

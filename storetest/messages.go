@@ -276,6 +276,8 @@ var historyTests = []test{
 			{chat.HistoryQuery{AfterSeq: 10, Limit: 3}, []int64{}, false},
 			{chat.HistoryQuery{AfterSeq: 100, Limit: 3}, []int64{}, false},
 			{chat.HistoryQuery{AfterSeq: 3}, seqRange(4, 10), false},
+			{chat.HistoryQuery{After: true, Limit: 3}, []int64{1, 2, 3}, true}, // after_seq 0: from the first
+			{chat.HistoryQuery{After: true}, seqRange(1, 10), false},
 		} {
 			what := fmt.Sprintf("History(%+v)", c.q)
 			msgs, more := f.history(alice, chat.General, c.q)
@@ -329,6 +331,8 @@ var historyTests = []test{
 		f.sendN(alice, chat.General, 5)
 		_, _, err := f.s.History(f.ctx, alice.ID, chat.General, chat.HistoryQuery{BeforeSeq: 4, AfterSeq: 1})
 		checkErr(t, "History with before_seq and after_seq", err, chat.ErrBadRequest)
+		_, _, err = f.s.History(f.ctx, alice.ID, chat.General, chat.HistoryQuery{BeforeSeq: 4, After: true})
+		checkErr(t, "History with before_seq and after_seq 0", err, chat.ErrBadRequest)
 	}},
 	{"DeletedAndEdited", func(t *testing.T, f *fixture) {
 		alice := f.user("alice")
