@@ -36,7 +36,7 @@ type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
 	After     bool // AfterSeq was given, even as 0
-	Limit     int // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
+	Limit     int  // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
 }
 
 // History page sizes.
