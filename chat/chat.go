@@ -6,6 +6,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -49,6 +50,26 @@ type Message struct {
 	ClientMsgID string     `json:"client_msg_id,omitempty"`
 	EditedAt    *time.Time `json:"edited_at"`
 	Deleted     bool       `json:"deleted"`
+}
+
+// timeLayout writes times as the contract shows them: UTC with exactly
+// three fractional digits ("2026-11-25T16:40:00.120Z"). The default
+// encoding drops trailing zeros, so the width would vary.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalJSON writes sent_at and edited_at with millisecond precision.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type plain Message // no MarshalJSON: no recursion
+	out := struct {
+		plain
+		SentAt   string  `json:"sent_at"`
+		EditedAt *string `json:"edited_at"`
+	}{plain: plain(m), SentAt: m.SentAt.UTC().Format(timeLayout)}
+	if m.EditedAt != nil {
+		e := m.EditedAt.UTC().Format(timeLayout)
+		out.EditedAt = &e
+	}
+	return json.Marshal(out)
 }
 
 var (

@@ -1,9 +1,11 @@
 package chat
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckText(t *testing.T) {
@@ -69,5 +71,30 @@ func TestErrors(t *testing.T) {
 	}
 	if id := NewID("u_"); !strings.HasPrefix(id, "u_") || len(id) != 18 || id == NewID("u_") {
 		t.Errorf("NewID = %q", id)
+	}
+}
+
+func TestMessageJSONTimes(t *testing.T) {
+	sent := time.Date(2026, 11, 25, 16, 40, 0, 120_000_000, time.FixedZone("x", 3600))
+	edited := time.Date(2026, 11, 25, 16, 41, 5, 0, time.UTC)
+	b, err := json.Marshal(Message{Room: "general", Seq: 1, SentAt: sent, EditedAt: &edited, From: User{ID: "u_1", Username: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"sent_at":"2026-11-25T15:40:00.120Z"`, `"edited_at":"2026-11-25T16:41:05.000Z"`, `"room":"general"`, `"from":{"id":"u_1","username":"a"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if strings.Count(string(b), "sent_at") != 1 {
+		t.Errorf("sent_at appears more than once: %s", b)
+	}
+	var back Message
+	if err := json.Unmarshal(b, &back); err != nil || !back.SentAt.Equal(sent) || !back.EditedAt.Equal(edited) {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	b, _ = json.Marshal(Message{})
+	if !strings.Contains(string(b), `"edited_at":null`) {
+		t.Errorf("unedited message: %s, want edited_at null", b)
 	}
 }
