@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // maxBatch bounds how much one connection gathers before writing.
@@ -25,6 +27,40 @@ type batchConn struct {
 	mu       sync.Mutex // guards the following; held while writing to Conn
 	batching bool
 	buf      *[]byte
+	deadline time.Time // the latest write deadline set during the batch
+
+	// floor is a write deadline (Unix ns) no flush may cut short: set by
+	// extend without b.mu, which a stuck flush holds.
+	floor atomic.Int64
+}
+
+// SetWriteDeadline applies at once outside a batch. During one, gorilla
+// sets a deadline per frame and per control frame (1 s for a pong): the
+// flush gets the latest of them, not whichever came last.
+func (b *batchConn) SetWriteDeadline(t time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		if t.After(b.deadline) {
+			b.deadline = t
+		}
+		return nil
+	}
+	return b.Conn.SetWriteDeadline(b.atLeastFloor(t))
+}
+
+// extend makes the write in progress, and every later one, last at least
+// until t. It does not wait for a stuck flush.
+func (b *batchConn) extend(t time.Time) {
+	b.floor.Store(t.UnixNano())
+	b.Conn.SetWriteDeadline(t)
+}
+
+func (b *batchConn) atLeastFloor(t time.Time) time.Time {
+	if f := b.floor.Load(); f != 0 && t.UnixNano() < f {
+		return time.Unix(0, f)
+	}
+	return t
 }
 
 func (b *batchConn) Write(p []byte) (int, error) {
@@ -50,6 +86,7 @@ func (b *batchConn) begin() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.batching = true
+	b.deadline = time.Time{}
 	if b.buf == nil {
 		b.buf = batchPool.Get().(*[]byte)
 	}
@@ -74,6 +111,9 @@ func (b *batchConn) flush() error {
 func (b *batchConn) flushLocked() error {
 	if b.buf == nil || len(*b.buf) == 0 {
 		return nil
+	}
+	if !b.deadline.IsZero() {
+		b.Conn.SetWriteDeadline(b.atLeastFloor(b.deadline))
 	}
 	_, err := b.Conn.Write(*b.buf)
 	*b.buf = (*b.buf)[:0]

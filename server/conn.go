@@ -17,6 +17,10 @@ import (
 // close frame before dropping the TCP connection.
 const closeGrace = 2 * time.Second
 
+// slowConsumerGrace is how long a connection closed for not reading (1013)
+// may take to read what was already sent and the close frame.
+const slowConsumerGrace = 30 * time.Second
+
 var upgrader = websocket.Upgrader{
 	ReadBufferSize:    4096,
 	WriteBufferSize:   4096,
@@ -73,6 +77,9 @@ type conn struct {
 	// awaitingPong: a ping was sent and its pong has not arrived; the read
 	// deadline is set for it.
 	awaitingPong bool
+	// draining: the server is shutting down; the reader finishes the
+	// request in hand and stops (its read deadline is now).
+	draining bool
 
 	// Owned by the reader goroutine.
 	current    string      // the seed's "current room"
@@ -150,11 +157,36 @@ func (c *conn) closeLocked(code int, text string, drop bool) {
 		return
 	}
 	c.closing, c.closeCode, c.closeText = true, code, text
+	if code == websocket.CloseTryAgainLater && c.ws != nil { // (no ws: queue unit tests)
+		// The writer is stuck behind a client that stopped reading. Give it
+		// time to read again, drain and see the 1013, instead of the usual
+		// write wait and heartbeat, which would end it without a word.
+		until := time.Now().Add(slowConsumerGrace)
+		c.ws.SetReadDeadline(until)
+		if c.out != nil {
+			c.out.extend(until)
+		}
+	}
 	if drop {
 		clear(c.queue)
 		c.queue, c.queueBytes = c.queue[:0], 0
 	}
 	c.signal()
+}
+
+// drain makes the reader stop after the request in hand, whose reply is
+// still queued; serve then closes with 1001.
+func (c *conn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.draining = true
+	c.ws.SetReadDeadline(time.Now())
+}
+
+func (c *conn) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining
 }
 
 func (c *conn) isClosing() bool {
@@ -294,7 +326,6 @@ func (h *hub) serve(c *conn) {
 		c.pushFront(errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
-		c.pushFront(frame(protocol.TypeWelcome, "", welcome))
 		if first {
 			names := make([]string, len(welcome.Rooms))
 			for i, r := range welcome.Rooms {
@@ -302,16 +333,37 @@ func (h *hub) serve(c *conn) {
 			}
 			h.changePresence(busEvent{Kind: evOnline, User: &c.user, Rooms: names})
 		}
+		// Counted after this user's own presence, so that they count.
+		for i := range welcome.Rooms {
+			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
+		}
+		c.pushFront(frame(protocol.TypeWelcome, "", welcome))
 	}
 	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.ws.RemoteAddr().String())
 	go c.writeLoop()
 	readErr := c.readLoop()
 
-	// The reader is done: stop the writer (it may still be flushing a close
-	// frame), then drop the TCP connection.
-	c.closeWith(0, "", true)
+	// The reader is done. In a shutdown its last request has been answered
+	// and queued: flush the queue and say 1001, then wait for the client's
+	// close frame (closing TCP with its data unread would reset the
+	// connection, and the client might never see ours). Otherwise stop the
+	// writer (it may still be flushing a close frame of ours).
+	draining := c.isDraining()
+	if draining {
+		c.closeWith(websocket.CloseGoingAway, "going away", false)
+	} else {
+		c.closeWith(0, "", true)
+	}
 	select {
 	case <-c.writerDone:
+		if draining {
+			c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+			for {
+				if _, _, err := c.ws.NextReader(); err != nil {
+					break
+				}
+			}
+		}
 	case <-time.After(closeGrace):
 	}
 	c.ws.Close()
@@ -350,7 +402,6 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 		if err != nil {
 			return protocol.Welcome{}, err
 		}
-		rooms[i].MembersOnline = h.presence.online(rooms[i].Name)
 		if rooms[i].Name == chat.General || current == "" {
 			current = rooms[i].Name
 		}
@@ -388,7 +439,7 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 func (c *conn) armHeartbeat() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.awaitingPong || c.closing {
+	if c.awaitingPong || c.closing || c.draining {
 		return false
 	}
 	c.awaitingPong = true
@@ -400,7 +451,7 @@ func (c *conn) armHeartbeat() bool {
 func (c *conn) pongArrived() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.awaitingPong && !c.closing { // closing has a deadline of its own
+	if c.awaitingPong && !c.closing && !c.draining { // those have deadlines of their own
 		c.awaitingPong = false
 		c.ws.SetReadDeadline(time.Time{})
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -63,8 +64,8 @@ func (c *conn) handle(data []byte) {
 	ack, err := h(&request{ctx: ctx, c: c, env: env})
 	switch {
 	case err != nil:
-		if code := chat.ErrorCode(err); code == chat.CodeBadRequest || code == chat.CodeUnknownType {
-			c.badFrame(env.ID, err)
+		if errors.As(err, new(payloadError)) {
+			c.badFrame(env.ID, err) // malformed: counts towards 1008
 			return
 		}
 		if chat.ErrorCode(err) == chat.CodeInternal {
@@ -79,7 +80,19 @@ func (c *conn) handle(data []byte) {
 	}
 }
 
-func (req *request) decode(v any) error { return protocol.DecodePayload(req.env.Payload, v) }
+// payloadError marks a payload that did not decode or validate: a bad
+// frame, unlike a well-formed request the store refuses (say, inviting to a
+// public room), which is answered but not held against the connection.
+type payloadError struct{ error }
+
+func (e payloadError) Unwrap() error { return e.error }
+
+func (req *request) decode(v any) error {
+	if err := protocol.DecodePayload(req.env.Payload, v); err != nil {
+		return payloadError{err}
+	}
+	return nil
+}
 
 func (req *request) sendMessage() (any, error) {
 	var p protocol.SendMessage

@@ -670,3 +670,38 @@ func TestAllowedOrigins(t *testing.T) {
 	resp, body = call(t, srv, "POST", "/api/rooms/general/messages", map[string]string{"text": "hi"}, "Cookie", cookie, "Origin", "https://evil.example")
 	wantError(t, "cookie POST from another origin", resp, body, http.StatusForbidden, "forbidden")
 }
+
+// TestHTTPErrorsAreJSON: no route answers in plain text: a wrong method is
+// a JSON 405 with Allow, an unknown API path a JSON 404.
+func TestHTTPErrorsAreJSON(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{})
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"PUT", "/api/me", 405, "GET, HEAD"},
+		{"DELETE", "/api/rooms", 405, "GET, HEAD"},
+		{"POST", "/healthz", 405, "GET, HEAD"},
+		{"GET", "/api/register", 405, "POST"},
+		{"GET", "/api/nope", 404, ""},
+		{"POST", "/api/nope", 404, ""},
+	} {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || err != nil || body.Error.Code == "" || body.Error.Message == "" {
+			t.Errorf("%s %s: %d %s (decode err %v), want %d with a JSON error body", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), err, tt.status)
+		}
+		if got := resp.Header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}

@@ -600,7 +600,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
-		c.closeWith(websocket.CloseGoingAway, "going away", false)
+		c.drain() // serve closes it with 1001 once its request in hand is answered
 	}
 	waited := make(chan struct{})
 	go func() {

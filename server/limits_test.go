@@ -841,3 +841,137 @@ func TestRandomFramesNeverBreakTheServer(t *testing.T) {
 		t.Fatalf("/healthz = %d after the storm", status)
 	}
 }
+
+// TestRefusedRequestsAreNotBadFrames: well-formed requests that the server
+// refuses (inviting to a public room, a too-long text) are answered but do
+// not count towards the 1008 bad-frame limit.
+func TestRefusedRequestsAreNotBadFrames(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{RateLimit: 0}})
+	online := func(name string) *chatdtest.Client {
+		c := srv.Dial(t, srv.Register(t, name).Token)
+		c.Welcome()
+		return c
+	}
+	alice := online("alice")
+	online("bob")
+	for range 25 {
+		if code := alice.ErrorCode("invite", protocol.Invite{Room: "general", User: "bob"}); code != "bad_request" {
+			t.Fatalf("invite to a public room: %s, want bad_request", code)
+		}
+	}
+	alice.Ack("list_rooms", struct{}{}, nil) // still open after 25 refusals
+	for range 20 {
+		alice.SendRaw([]byte(`{"type":"typing","payload":{"room":5}}`))
+	}
+	if code, _ := alice.WaitClosed(5 * time.Second); code != websocket.ClosePolicyViolation {
+		t.Fatalf("after 20 malformed frames: close %d, want 1008", code)
+	}
+}
+
+// TestShutdownAnswersRequestsInHand: a client pipelining sends while the
+// server shuts down is acked for every message that was stored before its
+// connection closes with 1001: nothing stored goes unacknowledged.
+func TestShutdownAnswersRequestsInHand(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{RateLimit: 0}})
+	ws := dialRaw(t, srv, srv.Register(t, "alice").Token, nil)
+	var acked atomic.Int64
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				closed <- err
+				return
+			}
+			if bytes.HasPrefix(data, []byte(`{"type":"ack"`)) {
+				acked.Add(1)
+			}
+		}
+	}()
+	go func() {
+		for i := 0; i < 2000; i++ {
+			frame := fmt.Sprintf(`{"type":"send_message","id":"s%d","payload":{"room":"general","text":"m%d"}}`, i, i)
+			if ws.WriteMessage(websocket.TextMessage, []byte(frame)) != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for acked.Load() < 20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Stop()
+	var err error
+	select {
+	case err = <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close after shutdown")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("connection ended with %v, want close 1001", err)
+	}
+	stored, err := srv.Store.LastSeq(t.Context(), "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := acked.Load(); got != stored {
+		t.Fatalf("%d messages stored but %d acked before the 1001", stored, got)
+	}
+}
+
+// TestSlowConsumerLongStall: a client that stops reading for longer than
+// the write wait and the heartbeat still finds the 1013 close at the end of
+// what it was sent, once it reads again.
+func TestSlowConsumerLongStall(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{
+		RateLimit: 0, QueueFrames: 64, QueueBytes: 256 << 10, WriteWait: time.Second,
+		// A client that does not read cannot answer pings; keep the
+		// heartbeat from ending it before its queue overflows.
+		PingInterval: time.Minute, PongWait: 2 * time.Minute,
+	}})
+	slow := dialRaw(t, srv, srv.Register(t, "carol").Token, nil)
+	sender := srv.Dial(t, srv.Register(t, "alice").Token)
+	sender.Welcome()
+	text := strings.Repeat("😀", 3900) // 15.6 KB: few messages fill the buffers
+	for i := 0; i < 3000; i++ {
+		sender.Send(protocol.TypeSendMessage, protocol.SendMessage{Room: "general", Text: text})
+		if i%20 == 19 {
+			sender.Ack(protocol.TypeListRooms, struct{}{}, nil) // keep pace with the store
+			if scrapeSlowConsumers(t, srv) >= 1 {
+				break
+			}
+		}
+	}
+	if scrapeSlowConsumers(t, srv) < 1 {
+		t.Fatal("the slow client was never cut off")
+	}
+	time.Sleep(2500 * time.Millisecond) // well past the write wait
+	slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		_, _, err := slow.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseTryAgainLater {
+			t.Fatalf("after a long stall the slow client got %v, want close 1013", err)
+		}
+		return
+	}
+}
+
+func scrapeSlowConsumers(tb testing.TB, srv *chatdtest.Server) float64 {
+	tb.Helper()
+	status, body := srv.Do(tb, "GET", "/metrics", "", nil)
+	if status != 200 {
+		tb.Fatalf("/metrics: %d", status)
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "chatd_slow_consumers_total "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}

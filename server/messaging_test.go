@@ -91,6 +91,9 @@ func TestWelcome(t *testing.T) {
 	if !g.Joined || g.Private {
 		t.Errorf("general = %+v, want joined and public", g)
 	}
+	if g.MembersOnline != 1 {
+		t.Errorf("general members_online = %d, want 1 (the user themself)", g.MembersOnline)
+	}
 	if w.Heartbeat.PingIntervalMS != 9000 || w.Heartbeat.PongWaitMS != 10000 {
 		t.Errorf("heartbeat = %+v, want 9000/10000", w.Heartbeat)
 	}

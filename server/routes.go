@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/web"
@@ -28,12 +30,42 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry}))
 	mux.Handle("GET /", staticHeaders(http.FileServerFS(web.FS)))
-	notFound := func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no such endpoint"))
-	}
-	mux.HandleFunc("GET /api/", notFound) // JSON errors, not the web app, under /api/
-	mux.HandleFunc("POST /api/", notFound)
-	return mux
+	return s.jsonErrors(mux)
+}
+
+// jsonErrors answers what the mux has no route for with the JSON error
+// body of every other HTTP error: 405 (with Allow) for a path that exists
+// with other methods, 404 under /api/. Other unknown paths are the web
+// app's, whose file server answers 404 itself.
+func (s *Server) jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api := strings.HasPrefix(r.URL.Path, "/api/")
+		if _, pattern := mux.Handler(r); pattern != "" && !(api && pattern == "GET /") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" && p != "GET /" {
+				allow = append(allow, m)
+			}
+		}
+		switch {
+		case len(allow) > 0:
+			if slices.Contains(allow, http.MethodGet) {
+				allow = append(allow, http.MethodHead)
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			// The contract has no code of its own for this status.
+			s.writeJSONStatus(w, http.StatusMethodNotAllowed, chat.CodeBadRequest, r.Method+" is not allowed here")
+		case api:
+			s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no such endpoint"))
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	})
 }
 
 // sameOrigin refuses state-changing requests that a page of a foreign
