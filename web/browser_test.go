@@ -132,11 +132,11 @@ func (p *tab) run(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // eval evaluates a JavaScript expression into a T.
-func eval[T any](p *tab, expr string) T {
+func eval[T any](p *tab, expr string, opts ...chromedp.EvaluateOption) T {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		p.t.Fatalf("%s: evaluate %s: %v\n%s", p.name, expr, err, p.dump())
 	}
@@ -639,4 +639,67 @@ func TestBrowserEditDeleteTypingPresence(t *testing.T) {
 	alice.waitJS("the typing notice to go away", `document.getElementById('typing').textContent.trim() === ''`, 10*time.Second)
 	alice.noProblems()
 	bob.noProblems()
+}
+
+// TestBrowserOversizedMessageNeverSent: text within the character limit
+// that would make a frame over the server's limit (control characters take
+// six bytes once JSON-escaped) is refused in the composer, and one already
+// in the outbox (from an older page) is marked failed instead of being
+// resent forever; the messages after it still go out.
+func TestBrowserOversizedMessageNeverSent(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	p := b.open("alice", srv.URL)
+	p.signUp("alice")
+	p.run(
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('composer').value = '\u0001'.repeat(3000)`),
+		chromedp.Click(chromedp.CSS("#send")),
+	)
+	p.waitJS("the composer error", `/too large/i.test(document.getElementById('composer-error').textContent)`, 5*time.Second)
+
+	// An oversized entry left in the outbox, then a normal one.
+	id := eval[string](p, `fetch('/api/me').then(r => r.json()).then(b => b.user.id)`, chromedp.EvalAwaitPromise)
+	p.run(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`localStorage.setItem('chatd.outbox.%s', JSON.stringify([
+		{clientMsgId: 'poison', room: 'general', text: '\u0001'.repeat(3000), createdAt: 1, state: 'pending'},
+		{clientMsgId: 'after-poison', room: 'general', text: 'after the poison', createdAt: 2, state: 'pending'}]))`, id)),
+		chromedp.Reload())
+	p.waitOnline(15 * time.Second)
+	p.waitText("after the poison", 10*time.Second)
+	p.waitJS("the failed entry", `!!document.querySelector('#pending-list li.failed')`, 5*time.Second)
+	if state := eval[string](p, `document.querySelector('#conn-state').dataset.state`); state != "online" {
+		t.Errorf("connection state %q, want online", state)
+	}
+	p.noProblems()
+}
+
+// TestBrowserLongRoomNames: a 60-character room name is cut with an
+// ellipsis and its unread badge stays on screen; the sidebar never
+// scrolls sideways; the message history can take keyboard focus.
+func TestBrowserLongRoomNames(t *testing.T) {
+	b := newBrowser(t)
+	srv := startServer(t, "", "")
+	p := b.open("alice", srv.URL)
+	p.signUp("alice")
+	long := strings.Repeat("engineering-", 5)[:60]
+	p.joinRoom(long)
+	p.openRoom("general")
+	bot := srv.Dial(t, srv.Register(t, "bot").Token)
+	bot.Welcome()
+	bot.Ack("join_room", map[string]string{"room": long}, nil)
+	bot.Ack("send_message", map[string]string{"room": long, "text": "alert"}, nil)
+	sel := "#room-list " + roomButton(long)
+	p.waitJS("the unread badge", fmt.Sprintf(`document.querySelector(%q)?.dataset.unread === '1'`, sel), 10*time.Second)
+	if !eval[bool](p, fmt.Sprintf(`(() => {
+		const side = document.getElementById('sidebar').getBoundingClientRect();
+		const badge = document.querySelector(%q + ' .badge').getBoundingClientRect();
+		return badge.width > 0 && badge.left >= side.left && badge.right <= side.right })()`, sel)) {
+		t.Error("the unread badge of a long-named room is outside the sidebar")
+	}
+	if off := eval[int](p, `(() => { const s = document.querySelector('.sidebar-scroll'); return s.scrollWidth - s.clientWidth })()`); off > 0 {
+		t.Errorf("the sidebar is %d px wider than its box", off)
+	}
+	if ti := eval[int](p, `document.getElementById('scroller').tabIndex`); ti != 0 {
+		t.Errorf("message history tabIndex = %d, want 0 (reachable by keyboard)", ti)
+	}
+	p.noProblems()
 }

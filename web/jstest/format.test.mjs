@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  charCount, counterState, isBlank, dayKey, dayLabel, dmPeer, roomLabel, isDM, typingText, titleFor,
+  fitsFrame, charCount, counterState, isBlank, dayKey, dayLabel, dmPeer, roomLabel, isDM, typingText, titleFor,
   colorIndex, initials, groupsWith, normalizeRoomName, errorText, USERNAME_RE,
 } from '../static/js/format.js';
 
@@ -93,4 +93,14 @@ test('error codes become sentences', () => {
   assert.match(errorText({ code: 'too_large' }), /4000/);
   assert.equal(errorText({ code: 'bad_request', message: 'text is empty' }), 'Text is empty.');
   assert.equal(errorText({}), 'Something went wrong.');
+});
+
+test('fitsFrame measures the encoded frame, not the characters', () => {
+  const p = (text) => ({ room: 'general', text, client_msg_id: crypto.randomUUID() });
+  assert.equal(fitsFrame('send_message', p('hello')), true);
+  assert.equal(fitsFrame('send_message', p('😀'.repeat(4000))), true); // 16000 bytes of text
+  assert.equal(fitsFrame('send_message', p('\u0001'.repeat(3000))), false); // 6 bytes each once escaped
+  assert.equal(fitsFrame('send_message', p('漢'.repeat(3000)), 8192), false);
+  assert.equal(fitsFrame('send_message', p('a'.repeat(100)), 320), true);
+  assert.equal(fitsFrame('send_message', p('a'.repeat(100)), 280), false);
 });

@@ -52,7 +52,7 @@ import { backoffDelay } from './backoff.js';
 import {
   MAX_TEXT_CHARS, counterState, isBlank, charCount, dayKey, dayLabel, timeLabel, fullTimeLabel,
   isDM, dmPeer, roomLabel, typingText, titleFor, colorIndex, initials, groupsWith,
-  USERNAME_RE, normalizeRoomName, errorText,
+  USERNAME_RE, normalizeRoomName, errorText, fitsFrame, DEFAULT_MAX_FRAME_BYTES,
 } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -72,6 +72,7 @@ const state = {
   stores: new Map(), // name -> RoomStore
   current: null,
   maxChars: MAX_TEXT_CHARS,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   outbox: null,
   inflight: new Set(), // client_msg_ids being sent on this connection
   flushing: false,
@@ -160,6 +161,7 @@ function showAuth(message) {
   $('boot').hidden = true;
   $('app-view').hidden = true;
   $('auth-view').hidden = false;
+  $('skip-link').hidden = true; // it leads to the composer, which is not shown
   document.title = 'Sign in · chatd';
   setAuthError(message || '');
   setAuthBusy(false);
@@ -260,6 +262,7 @@ function startApp(user) {
   $('boot').hidden = true;
   $('auth-view').hidden = true;
   $('app-view').hidden = false;
+  $('skip-link').hidden = false;
   renderMe();
   conn = new Connection({
     url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
@@ -344,6 +347,7 @@ function handleWelcome(w) {
   }
   if (w.user) state.me = w.user;
   if (w.limits && w.limits.max_text_chars > 0) state.maxChars = w.limits.max_text_chars;
+  if (w.limits && w.limits.max_frame_bytes > 0) state.maxFrameBytes = w.limits.max_frame_bytes;
   state.welcomed = true;
   state.inflight.clear();
   state.lastTypingSent = 0;
@@ -369,7 +373,13 @@ function handleWelcome(w) {
   if (!want || !state.rooms.has(want)) want = readPref('room');
   if (!want || !state.rooms.has(want)) want = w.current_room;
   if (!want || !state.rooms.has(want)) want = state.rooms.has('general') ? 'general' : firstRoom();
-  if (want) openRoom(want, { focus: false });
+  // On the first welcome a keyboard user lands in the composer, unless
+  // something else has focus or the screen is a phone (the keyboard would
+  // pop up over the messages).
+  const focusComposer = !state.welcomedOnce && document.activeElement === document.body &&
+    window.matchMedia('(min-width: 720px)').matches;
+  state.welcomedOnce = true;
+  if (want) openRoom(want, { focus: focusComposer });
   else setCurrent(null);
 
   flushOutbox();
@@ -413,7 +423,9 @@ function onNewMessage(m) {
   clearTyping(m.room, m.from && m.from.username);
 
   if (!mine && !m.deleted && m.seq > room.readSeq) {
-    if (m.room === state.current && viewing() && store && store.loaded) scheduleMarkRead(m.room);
+    // Read only if it can be seen: not while the user is scrolled up in
+    // history (the jump button and the badge tell them it is there).
+    if (m.room === state.current && viewing() && store && store.loaded && isNearBottom()) scheduleMarkRead(m.room);
     else room.unread += 1;
   }
   if (!mine) announce(m);
@@ -826,11 +838,21 @@ async function flushOutbox() {
   }
 }
 
+const TOO_BIG = 'Too large to send: it has too many special characters. Shorten it.';
+
 async function sendEntry(e) {
+  const payload = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
+  if (!fitsFrame('send_message', payload, state.maxFrameBytes)) {
+    // Sending it would get the connection closed (1009) and be retried
+    // forever, holding up every message behind it.
+    state.outbox.update(e.clientMsgId, { state: 'failed', error: TOO_BIG });
+    scheduleRender({ messages: e.room === state.current });
+    return true;
+  }
   state.inflight.add(e.clientMsgId);
   scheduleRender({ messages: e.room === state.current });
   try {
-    const ack = await conn.request('send_message', { room: e.room, text: e.text, client_msg_id: e.clientMsgId });
+    const ack = await conn.request('send_message', payload);
     state.flushAttempt = 0;
     onAcked(ack && ack.message, e);
     return true;
@@ -895,9 +917,21 @@ function renderMe() {
   av.className = `avatar small c${colorIndex(name)}`;
 }
 
+// announceConn tells screen readers about a change of connection, once:
+// the visible text counts down every second while offline, which a live
+// region would read out again and again.
+function announceConn(s) {
+  const words = { online: 'Connected', offline: 'Connection lost, retrying', stopped: 'Signed out' }[s.state];
+  if (!words || state.lastConnAnnounce === words) return;
+  if (s.state === 'online' && !state.lastConnAnnounce) { state.lastConnAnnounce = words; return; } // the first connect is no news
+  state.lastConnAnnounce = words;
+  $('conn-announce').textContent = words;
+}
+
 function renderConn(s) {
   const el = $('conn-state');
   el.dataset.state = s.state;
+  announceConn(s);
   clearInterval(state.connTicker);
   const text = $('conn-text');
   const retry = $('reconnect-now');
@@ -1474,6 +1508,10 @@ function submitComposer() {
     setComposerError(`That message is too long: ${charCount(text)} of at most ${state.maxChars} characters.`);
     return;
   }
+  if (!fitsFrame('send_message', { room: state.current, text, client_msg_id: 'x'.repeat(36) }, state.maxFrameBytes)) {
+    setComposerError(TOO_BIG);
+    return;
+  }
   setComposerError('');
   ta.value = '';
   state.drafts.delete(state.current);
@@ -1750,6 +1788,7 @@ function openDrawer() {
   $('app-view').classList.add('drawer-open');
   $('sidebar-toggle').setAttribute('aria-expanded', 'true');
   $('scrim').hidden = false;
+  $('main').inert = true; // Tab stays in the drawer, as in a dialog
   const cur = document.querySelector('.room-btn[aria-current="page"]') || document.querySelector('.room-btn');
   if (cur) cur.focus();
 }
@@ -1759,6 +1798,7 @@ function closeDrawer() {
   $('app-view').classList.remove('drawer-open');
   $('sidebar-toggle').setAttribute('aria-expanded', 'false');
   $('scrim').hidden = true;
+  $('main').inert = false;
 }
 
 // ---------------------------------------------------------------- wiring

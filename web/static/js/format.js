@@ -4,6 +4,24 @@ export const MAX_TEXT_CHARS = 4000;
 export const COUNTER_FROM = 3500; // show the counter from this many characters on
 
 /** charCount counts Unicode code points, as the server does. */
+/** DEFAULT_MAX_FRAME_BYTES is the server's frame limit when welcome names none. */
+export const DEFAULT_MAX_FRAME_BYTES = 16384;
+
+const encoder = new TextEncoder();
+
+/**
+ * fitsFrame reports whether a request frame carrying payload stays within
+ * the server's frame limit. Text within the character limit can still be
+ * too big once JSON-escaped (a control character takes six bytes), and an
+ * oversized frame makes the server close the connection (1009): such a
+ * message must never be sent, or the outbox would resend it forever.
+ * The id is counted at its longest (64 bytes).
+ */
+export function fitsFrame(type, payload, maxBytes = DEFAULT_MAX_FRAME_BYTES) {
+  const frame = JSON.stringify({ type, id: 'x'.repeat(64), payload });
+  return encoder.encode(frame).length <= maxBytes;
+}
+
 export function charCount(text) {
   let n = 0;
   for (const _ of text) n++; // eslint-disable-line no-unused-vars
