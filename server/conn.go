@@ -308,7 +308,7 @@ func (c *conn) writeBatch(batch []outFrame) error {
 // serve runs the connection until it closes: welcome, then the reader loop
 // in this goroutine and the writer in another.
 func (h *hub) serve(c *conn) {
-	lu, first, ok := h.register(c)
+	lu, _, ok := h.register(c)
 	if !ok {
 		c.ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"), time.Now().Add(time.Second))
@@ -326,13 +326,7 @@ func (h *hub) serve(c *conn) {
 		c.pushFront(errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
-		if first {
-			names := make([]string, len(welcome.Rooms))
-			for i, r := range welcome.Rooms {
-				names[i] = r.Name
-			}
-			h.changePresence(busEvent{Kind: evOnline, User: &c.user, Rooms: names})
-		}
+		h.syncPresence(c.user)
 		// Counted after this user's own presence, so that they count.
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
@@ -372,9 +366,8 @@ func (h *hub) serve(c *conn) {
 	for _, r := range c.takeRooms() {
 		h.detach(c, r)
 	}
-	if h.unregister(c, lu) {
-		h.changePresence(busEvent{Kind: evOffline, User: &c.user})
-	}
+	h.unregister(c, lu)
+	h.syncPresence(c.user)
 	c.mu.Lock()
 	code, text := c.closeCode, c.closeText
 	c.mu.Unlock()

@@ -42,6 +42,7 @@ type hub struct {
 
 	presenceSub chat.Subscription
 	heartbeat   sync.WaitGroup // the heartbeat goroutine
+	presenceMu  sync.Mutex     // serialises syncPresence
 }
 
 type localUser struct {
@@ -409,13 +410,12 @@ func (h *hub) register(c *conn) (lu *localUser, first bool, ok bool) {
 	return lu, first, true
 }
 
-// unregister removes c; last reports whether it was its user's last
-// connection on this node.
-func (h *hub) unregister(c *conn, lu *localUser) (last bool) {
+// unregister removes c from the hub and its user.
+func (h *hub) unregister(c *conn, lu *localUser) {
 	h.mu.Lock()
 	delete(h.conns, c)
 	delete(lu.conns, c)
-	last = len(lu.conns) == 0
+	last := len(lu.conns) == 0
 	var sub chat.Subscription
 	if last && h.users[lu.id] == lu {
 		delete(h.users, lu.id)
@@ -425,7 +425,6 @@ func (h *hub) unregister(c *conn, lu *localUser) (last bool) {
 	if sub != nil {
 		sub.Unsubscribe()
 	}
-	return last
 }
 
 // userConns returns a snapshot of the local connections of a user.
@@ -521,27 +520,18 @@ func (h *hub) onPresenceEvent(data []byte) {
 // their connections are attached to, for a node that has just started.
 func (h *hub) announceLocalUsers() {
 	h.mu.Lock()
-	var evs []busEvent
+	users := make([]chat.User, 0, len(h.users))
 	for _, lu := range h.users {
-		rooms := map[string]struct{}{}
-		var user chat.User
 		for c := range lu.conns {
-			user = c.user
-			c.mu.Lock()
-			for name := range c.rooms {
-				rooms[name] = struct{}{}
-			}
-			c.mu.Unlock()
+			users = append(users, c.user)
+			break
 		}
-		ev := busEvent{Kind: evOnline, Node: h.node, User: &user}
-		for name := range rooms {
-			ev.Rooms = append(ev.Rooms, name)
-		}
-		evs = append(evs, ev)
 	}
 	h.mu.Unlock()
-	for _, ev := range evs {
-		h.publish(presenceTopic, ev)
+	for _, u := range users {
+		if rooms, ok := h.localRooms(u.ID); ok {
+			h.publish(presenceTopic, busEvent{Kind: evOnline, Node: h.node, User: &u, Rooms: rooms})
+		}
 	}
 }
 
@@ -562,6 +552,48 @@ func (h *hub) applyPresence(ev busEvent) {
 			h.announce(u, protocol.StatusOffline, []transition{t})
 		}
 	}
+}
+
+// syncPresence makes this node's presence of u match its connections of u:
+// online (with the rooms they are attached to) if it has any, offline if
+// not. It looks at the connections rather than being told "first" or
+// "last", so a quick reconnect, whose online may race the old connection's
+// offline, cannot leave a connected user offline.
+func (h *hub) syncPresence(u chat.User) {
+	h.presenceMu.Lock()
+	defer h.presenceMu.Unlock()
+	rooms, connected := h.localRooms(u.ID)
+	counted := h.presence.nodeHas(h.node, u.ID)
+	switch {
+	case connected && !counted:
+		h.changePresence(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
+	case !connected && counted:
+		h.changePresence(busEvent{Kind: evOffline, User: &u})
+	}
+}
+
+// localRooms returns the rooms this node's connections of a user are
+// attached to, and whether it has any connection of theirs.
+func (h *hub) localRooms(userID string) ([]string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lu := h.users[userID]
+	if lu == nil || len(lu.conns) == 0 {
+		return nil, false
+	}
+	set := map[string]struct{}{}
+	for c := range lu.conns {
+		c.mu.Lock()
+		for name := range c.rooms {
+			set[name] = struct{}{}
+		}
+		c.mu.Unlock()
+	}
+	rooms := make([]string, 0, len(set))
+	for name := range set {
+		rooms = append(rooms, name)
+	}
+	return rooms, true
 }
 
 // changePresence applies a presence change of this node and tells the others.

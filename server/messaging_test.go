@@ -772,3 +772,39 @@ func TestCrashedNodeUsersGoOffline(t *testing.T) {
 		t.Errorf("who = %+v, want alice alone", who)
 	}
 }
+
+// TestQuickReconnectsStayOnline: a client that reconnects again and again,
+// opening the new connection just before closing the old one, ends online,
+// whatever order the online and offline of overlapping connections took.
+func TestQuickReconnectsStayOnline(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	acc := srv.Register(t, "bob")
+	old := srv.Dial(t, acc.Token)
+	old.Welcome()
+	for range 30 {
+		next := srv.Dial(t, acc.Token)
+		old.WS.Close()
+		next.Welcome()
+		old = next
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var who protocol.WhoAck
+		alice.Ack("who", protocol.Who{Room: "general"}, &who)
+		if who.Online == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("who = %+v after bob's reconnects, want alice and bob online", who)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// And it stays so once the dust settles.
+	time.Sleep(200 * time.Millisecond)
+	var who protocol.WhoAck
+	alice.Ack("who", protocol.Who{Room: "general"}, &who)
+	if who.Online != 2 {
+		t.Fatalf("who = %+v, want 2 online", who)
+	}
+}

@@ -205,6 +205,18 @@ func (p *presence) expire(cutoff time.Time) (gone []string, out []departure) {
 	return gone, out
 }
 
+// nodeHas reports whether node counts u as connected to it.
+func (p *presence) nodeHas(node, userID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ou := p.users[userID]
+	if ou == nil {
+		return false
+	}
+	_, ok := ou.nodes[node]
+	return ok
+}
+
 // isOnline reports whether the user is online anywhere.
 func (p *presence) isOnline(userID string) bool {
 	p.mu.Lock()
