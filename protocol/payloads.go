@@ -87,15 +87,37 @@ func (p *OpenDM) Validate() error { return checkUsername(p.User) }
 // History is the payload of history.
 type History struct {
 	Room      string `json:"room"`
-	BeforeSeq int64  `json:"before_seq"`
-	AfterSeq  *int64 `json:"after_seq"` // nil: not given; 0 pages from the first message
-	Limit     int    `json:"limit"`
+	BeforeSeq int64  `json:"before_seq,omitempty"`
+	AfterSeq  *int64 `json:"after_seq,omitempty"` // nil: not given; 0 pages from the first message
+	Limit     int    `json:"limit,omitempty"`     // 0: the default
+
+	explicitZeroLimit bool // "limit":0 was sent, which is out of range
+}
+
+// UnmarshalJSON tells "limit":0, which is out of range, from no limit.
+func (p *History) UnmarshalJSON(data []byte) error {
+	type plain History
+	var aux struct {
+		plain
+		Limit *int `json:"limit"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	*p = History(aux.plain)
+	if aux.Limit != nil {
+		p.Limit, p.explicitZeroLimit = *aux.Limit, *aux.Limit == 0
+	}
+	return nil
 }
 
 // Validate checks the room, the bounds and the limit (0 means the default).
 func (p *History) Validate() error {
 	if err := checkRoomRef(p.Room); err != nil {
 		return err
+	}
+	if p.explicitZeroLimit {
+		return chat.Errorf(chat.CodeBadRequest, "limit must be 1-%d", chat.MaxHistoryLimit)
 	}
 	_, err := p.Query().Check()
 	return err
@@ -113,7 +135,26 @@ func (p *History) Query() chat.HistoryQuery {
 // Who is the payload of who.
 type Who struct {
 	Room  string `json:"room"`
-	Limit int    `json:"limit"`
+	Limit int    `json:"limit,omitempty"` // 0: 100
+
+	explicitZeroLimit bool
+}
+
+// UnmarshalJSON tells "limit":0, which is out of range, from no limit.
+func (p *Who) UnmarshalJSON(data []byte) error {
+	type plain Who
+	var aux struct {
+		plain
+		Limit *int `json:"limit"`
+	}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	*p = Who(aux.plain)
+	if aux.Limit != nil {
+		p.Limit, p.explicitZeroLimit = *aux.Limit, *aux.Limit == 0
+	}
+	return nil
 }
 
 // Validate checks the room and the limit (0 means 100).
@@ -121,7 +162,7 @@ func (p *Who) Validate() error {
 	if err := checkRoomRef(p.Room); err != nil {
 		return err
 	}
-	if p.Limit < 0 || p.Limit > 100 {
+	if p.Limit < 0 || p.Limit > 100 || p.explicitZeroLimit {
 		return chat.Errorf(chat.CodeBadRequest, "limit must be 1-100")
 	}
 	return nil

@@ -653,6 +653,11 @@ func TestHistoryPaging(t *testing.T) {
 			t.Errorf("history %+v: %s, want bad_request", bad, code)
 		}
 	}
+	for _, typ := range []string{"history", "who"} { // limit is 1-100: an explicit 0 is out of range
+		if code := alice.ErrorCode(typ, json.RawMessage(`{"room":"general","limit":0}`)); code != "bad_request" {
+			t.Errorf("%s with limit 0: %s, want bad_request", typ, code)
+		}
+	}
 }
 
 // lossyBus wraps the real bus to lose events on purpose and to report a
