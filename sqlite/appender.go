@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -25,32 +26,77 @@ type appendReq struct {
 	err     error
 }
 
-// runAppender is the group commit: it takes every Append that is waiting
-// and stores them in one write transaction, so that the fsync that makes
-// them durable is paid once per batch instead of once per message. Each
-// Append runs under a savepoint, so that one that fails (not a member, say)
-// leaves the others' work in place. Nothing is reported as stored before
-// the commit returns.
-func (s *Store) runAppender() {
-	defer close(s.appenderDone)
+// updateReq is any other write transaction waiting for the writer.
+type updateReq struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan struct{} // closed when err is set
+	err  error
+}
+
+// runWriter is the store's only user of the write connection. It takes
+// write requests in arrival order, so none waits behind a flood of others
+// (database/sql hands a freed connection to a random waiter), and it is
+// the group commit: consecutive Appends waiting together are stored in one
+// write transaction, so that the fsync that makes them durable is paid
+// once per batch instead of once per message. Each Append runs under a
+// savepoint, so that one that fails (not a member, say) leaves the others'
+// work in place. Nothing is reported as stored before the commit returns.
+func (s *Store) runWriter() {
+	defer close(s.writerDone)
 	batch := make([]*appendReq, 0, maxAppendBatch)
-	for first := range s.appends {
-		batch = append(batch[:0], first)
-	gather:
-		for len(batch) < maxAppendBatch {
-			select {
-			case r, ok := <-s.appends:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, r)
-			default:
-				break gather
+	var next any // a request taken while gathering a batch, to run after it
+	for {
+		job := next
+		next = nil
+		if job == nil {
+			var ok bool
+			if job, ok = <-s.writes; !ok {
+				return
 			}
 		}
-		s.commitAppends(batch)
-		clear(batch)
+		switch j := job.(type) {
+		case *updateReq:
+			j.err = s.runUpdate(j.ctx, j.fn)
+			close(j.done)
+		case *appendReq:
+			batch = append(batch[:0], j)
+		gather:
+			for len(batch) < maxAppendBatch {
+				select {
+				case r, ok := <-s.writes:
+					if !ok {
+						break gather
+					}
+					if a, isAppend := r.(*appendReq); isAppend {
+						batch = append(batch, a)
+						continue
+					}
+					next = r
+					break gather
+				default:
+					break gather
+				}
+			}
+			s.commitAppends(batch)
+			clear(batch)
+		}
 	}
+}
+
+func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err // gave up before its turn
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *Store) commitAppends(batch []*appendReq) {

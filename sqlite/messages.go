@@ -72,7 +72,7 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 	defer s.exit()
 	req := &appendReq{ctx: ctx, nm: nm, done: make(chan struct{})}
 	select {
-	case s.appends <- req:
+	case s.writes <- req:
 	case <-ctx.Done():
 		return chat.Message{}, false, mapErr("append", ctx.Err())
 	}

@@ -38,8 +38,8 @@ type Store struct {
 
 	// mu guards closed. Every method holds it for reading while it runs, so
 	// Close, which takes it for writing, waits for the calls in progress.
-	appends      chan *appendReq // to the appender (group commit)
-	appenderDone chan struct{}
+	writes     chan any // *appendReq or *updateReq, to the writer
+	writerDone chan struct{}
 
 	mu     sync.RWMutex
 	closed bool
@@ -83,8 +83,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	s := &Store{write: write, read: read, appends: make(chan *appendReq, maxAppendBatch), appenderDone: make(chan struct{})}
-	go s.runAppender()
+	s := &Store{write: write, read: read, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
+	go s.runWriter()
 	return s, nil
 }
 
@@ -114,10 +114,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	// No Append is in flight (each holds the read lock until it has its
-	// outcome): the appender can stop.
-	close(s.appends)
-	<-s.appenderDone
+	// No write is in flight (each holds the read lock until it has its
+	// outcome): the writer can stop.
+	close(s.writes)
+	<-s.writerDone
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -151,15 +151,14 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error
 		return err
 	}
 	defer s.exit()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(op, err)
+	req := &updateReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return mapErr(op, ctx.Err())
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return mapErr(op, err)
-	}
-	return mapErr(op, tx.Commit())
+	<-req.done // the transaction ends with ctx, so this wait is bounded by it
+	return mapErr(op, req.err)
 }
 
 // view runs fn against the read pool. op names the operation in errors.
