@@ -4,10 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"github.com/chatd/chatd/internal/migrations"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chatd/chatd/internal/migrations"
 )
 
 // migrationFS holds the schema migrations, migrations/NNNN_name.sql,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+
 	"github.com/chatd/chatd/internal/migrations"
 )
 
