@@ -16,8 +16,10 @@ import (
 
 // storeTimeout bounds one store call made on behalf of a request or of the
 // hub. It does not come from the connection, so that a closing connection
-// (or a shutdown) lets an in-flight write finish.
-const storeTimeout = 10 * time.Second
+// (or a shutdown) lets an in-flight write finish; it is short enough that a
+// shutdown (9 s in cmd/chatd) still has time for the close handshake after
+// the request in hand, even with a stalling store.
+const storeTimeout = 5 * time.Second
 
 // hub tracks this node's connections, the rooms they are attached to and
 // the users they belong to, and delivers bus events to them.

@@ -12,8 +12,10 @@ import (
 // maxAppendBatch bounds how many Appends share one transaction.
 const maxAppendBatch = 256
 
-// appendTimeout bounds one batch's transaction.
-const appendTimeout = 10 * time.Second
+// appendTimeout bounds one batch's transaction: an Append waits for its
+// batch whatever its own context says, and the server's requests allow
+// themselves 5 s.
+const appendTimeout = 5 * time.Second
 
 // appendReq is one Append waiting for the appender.
 type appendReq struct {
