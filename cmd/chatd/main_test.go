@@ -280,6 +280,13 @@ func TestRunServesAndStopsGracefully(t *testing.T) {
 	in = start(t, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, nil)
 	url = "http://" + in.addr
 	waitReady(t, url)
+	wantKept(t, url, "before the signal")
+}
+
+// wantKept logs alice in on a restarted chatd at url and checks that
+// general's history still has text.
+func wantKept(t *testing.T, url, text string) {
+	t.Helper()
 	resp, err := http.Post(url+"/api/login", "application/json", strings.NewReader(`{"username":"alice","password":"password-1"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -300,8 +307,8 @@ func TestRunServesAndStopsGracefully(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "before the signal") {
-		t.Errorf("history after restart: %s, want the message sent before the signal", body)
+	if !strings.Contains(string(body), text) {
+		t.Errorf("history after restart: %s, want %q", body, text)
 	}
 }
 
@@ -367,29 +374,7 @@ func TestRunPostgres(t *testing.T) {
 	in = start(t, args, vars)
 	base = "http://" + in.addr
 	waitReady(t, base)
-	resp, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"username":"alice","password":"password-1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var login struct {
-		Token string `json:"token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&login)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("login after restart: status %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("GET", base+"/api/rooms/general/messages", nil)
-	req.Header.Set("Authorization", "Bearer "+login.Token)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "kept in postgres") {
-		t.Errorf("history after restart: %s, want the message sent before it", body)
-	}
+	wantKept(t, base, "kept in postgres")
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("--data-dir was created although --postgres-url was given")
 	}
