@@ -381,7 +381,8 @@ func (ls *limiterSet) pruneLocked() {
 // allow takes one token for key if there is one.
 func (ls *limiterSet) allow(key string) bool { return ls.get(key).Allow() }
 
-// take takes one token for key, going into debt if need be.
+// take takes one token for key if there is one (a failure recorded while
+// the bucket is empty changes nothing: exhausted already refuses).
 func (ls *limiterSet) take(key string) { ls.get(key).AllowN(time.Now(), 1) }
 
 // exhausted returns how long until key has a token again (0 if it has one).

@@ -308,7 +308,7 @@ func (c *conn) writeBatch(batch []outFrame) error {
 // serve runs the connection until it closes: welcome, then the reader loop
 // in this goroutine and the writer in another.
 func (h *hub) serve(c *conn) {
-	lu, _, ok := h.register(c)
+	lu, ok := h.register(c)
 	if !ok {
 		c.ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"), time.Now().Add(time.Second))

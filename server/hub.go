@@ -377,23 +377,23 @@ func (h *hub) withRoom(name string, f func(r *room)) {
 	}
 }
 
-// register adds c to the hub and its user. first reports whether c is the
-// user's first connection on this node.
-func (h *hub) register(c *conn) (lu *localUser, first bool, ok bool) {
+// register adds c to the hub and its user, subscribing to the user's topic
+// for their first connection on this node.
+func (h *hub) register(c *conn) (lu *localUser, ok bool) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return nil, false, false
+		return nil, false
 	}
 	h.nextID++
 	c.id = h.nextID
 	h.conns[c] = struct{}{}
 	h.connsWG.Add(1)
 	lu = h.users[c.user.ID]
-	if lu == nil {
+	first := lu == nil
+	if first {
 		lu = &localUser{id: c.user.ID, conns: make(map[*conn]struct{}), ready: make(chan struct{})}
 		h.users[c.user.ID] = lu
-		first = true
 	}
 	lu.conns[c] = struct{}{}
 	h.mu.Unlock()
@@ -409,7 +409,7 @@ func (h *hub) register(c *conn) (lu *localUser, first bool, ok bool) {
 	} else {
 		<-lu.ready
 	}
-	return lu, first, true
+	return lu, true
 }
 
 // unregister removes c from the hub and its user.

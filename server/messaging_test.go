@@ -594,15 +594,22 @@ func TestLateNodeLearnsPresence(t *testing.T) {
 	b := chatdtest.Start(t, chatdtest.Options{Store: a.Store, Bus: a.Bus})
 	carol := b.Dial(t, a.Register(t, "carol").Token)
 	carol.Welcome()
+	waitWho(t, carol, "general", 3)
+}
+
+// waitWho asks who until room has want members online, for up to 5 s:
+// presence crosses the bus asynchronously.
+func waitWho(t *testing.T, c *chatdtest.Client, room string, want int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var who protocol.WhoAck
-		carol.Ack("who", protocol.Who{Room: "general"}, &who)
-		if who.Online == 3 {
+		c.Ack("who", protocol.Who{Room: room}, &who)
+		if who.Online == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node b counts %d online (%+v), want 3", who.Online, who.Users)
+			t.Fatalf("who %s = %d online (%+v), want %d", room, who.Online, who.Users, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -793,18 +800,7 @@ func TestQuickReconnectsStayOnline(t *testing.T) {
 		next.Welcome()
 		old = next
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var who protocol.WhoAck
-		alice.Ack("who", protocol.Who{Room: "general"}, &who)
-		if who.Online == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("who = %+v after bob's reconnects, want alice and bob online", who)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitWho(t, alice, "general", 2) // alice and bob
 	// And it stays so once the dust settles.
 	time.Sleep(200 * time.Millisecond)
 	var who protocol.WhoAck

@@ -216,10 +216,3 @@ func (p *presence) nodeHas(node, userID string) bool {
 	_, ok := ou.nodes[node]
 	return ok
 }
-
-// isOnline reports whether the user is online anywhere.
-func (p *presence) isOnline(userID string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.users[userID] != nil
-}
