@@ -157,7 +157,7 @@ func (c *conn) closeLocked(code int, text string, drop bool) {
 		return
 	}
 	c.closing, c.closeCode, c.closeText = true, code, text
-	if code == websocket.CloseTryAgainLater && c.ws != nil { // (no ws: queue unit tests)
+	if code == websocket.CloseTryAgainLater {
 		// The writer is stuck behind a client that stopped reading. Give it
 		// time to read again, drain and see the 1013, instead of the usual
 		// write wait and heartbeat, which would end it without a word.

@@ -1,18 +1,46 @@
 package server
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// serverSideWS returns the server end of a real WebSocket over loopback,
+// for the parts of a conn that act on the socket (the 1013 close extends
+// its deadlines).
+func serverSideWS(t *testing.T) *websocket.Conn {
+	t.Helper()
+	got := make(chan *websocket.Conn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got <- ws
+	}))
+	t.Cleanup(hs.Close)
+	client, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	ws := <-got
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
 // TestQueuePolicy: messages fill the queue to its bound and then close the
 // connection with 1013; presence and typing stop at half the bound and are
 // dropped, never closing anything.
 func TestQueuePolicy(t *testing.T) {
 	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
-	c := &conn{s: s, wake: make(chan struct{}, 1)}
+	c := &conn{s: s, ws: serverSideWS(t), wake: make(chan struct{}, 1)}
 	msg := outFrame{data: []byte("m"), size: 1}
 	eph := outFrame{data: []byte("p"), size: 1, ephemeral: true}
 
@@ -39,7 +67,7 @@ func TestQueuePolicy(t *testing.T) {
 
 	// The byte bound works alike.
 	s.cfg = Config{QueueFrames: 100, QueueBytes: 10}
-	c = &conn{s: s, wake: make(chan struct{}, 1)}
+	c = &conn{s: s, ws: serverSideWS(t), wake: make(chan struct{}, 1)}
 	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true})
 	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true}) // 8 bytes > half of 10: dropped
 	if len(c.queue) != 1 {
