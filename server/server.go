@@ -88,41 +88,25 @@ func (c *Config) setDefaults() {
 	if c.Registry == nil {
 		c.Registry = NewRegistry()
 	}
-	if c.Version == "" {
-		c.Version = "dev"
-	}
-	if c.PresenceLimit == 0 {
-		c.PresenceLimit = DefaultPresenceLimit
-	}
-	if c.PingInterval == 0 {
-		c.PingInterval = DefaultPingInterval
-	}
-	if c.PongWait == 0 {
-		c.PongWait = DefaultPongWait
-	}
-	if c.WriteWait == 0 {
-		c.WriteWait = DefaultWriteWait
-	}
-	if c.MaxFrameBytes == 0 {
-		c.MaxFrameBytes = DefaultMaxFrameBytes
-	}
-	if c.QueueFrames == 0 {
-		c.QueueFrames = DefaultQueueFrames
-	}
-	if c.QueueBytes == 0 {
-		c.QueueBytes = DefaultQueueBytes
-	}
-	if c.BadFrameLimit == 0 {
-		c.BadFrameLimit = DefaultBadFrameLimit
-	}
-	if c.BadFrameWindow == 0 {
-		c.BadFrameWindow = DefaultBadFrameWindow
-	}
-	if c.SessionTTL == 0 {
-		c.SessionTTL = DefaultSessionTTL
-	}
-	if c.NodeHeartbeat == 0 {
-		c.NodeHeartbeat = DefaultNodeHeartbeat
+	setDefault(&c.Version, "dev")
+	setDefault(&c.PresenceLimit, DefaultPresenceLimit)
+	setDefault(&c.PingInterval, DefaultPingInterval)
+	setDefault(&c.PongWait, DefaultPongWait)
+	setDefault(&c.WriteWait, DefaultWriteWait)
+	setDefault(&c.MaxFrameBytes, DefaultMaxFrameBytes)
+	setDefault(&c.QueueFrames, DefaultQueueFrames)
+	setDefault(&c.QueueBytes, DefaultQueueBytes)
+	setDefault(&c.BadFrameLimit, DefaultBadFrameLimit)
+	setDefault(&c.BadFrameWindow, DefaultBadFrameWindow)
+	setDefault(&c.SessionTTL, DefaultSessionTTL)
+	setDefault(&c.NodeHeartbeat, DefaultNodeHeartbeat)
+}
+
+// setDefault sets *field to def if it is the zero value.
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
 	}
 }
 
