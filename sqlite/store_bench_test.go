@@ -6,46 +6,14 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/storetest"
 )
 
-// BenchmarkAppend measures one durable Append (one write transaction with
-// an fsync) to a room.
-func BenchmarkAppend(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "chat.db"))
-	ctx := b.Context()
-	alice, err := s.CreateUser(ctx, "alice", "hash")
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := chat.NewMessage{Room: chat.General, From: alice, Text: "hello, this is a benchmark message", SentAt: time.Now()}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.Append(ctx, m); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkAppendParallel measures Appends from 32 goroutines per CPU to
-// one room, as many connections sending at once: they share the single
-// writer, and group commit lets them share its fsync.
-func BenchmarkAppendParallel(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "chat.db"))
-	b.SetParallelism(32)
-	ctx := b.Context()
-	alice, err := s.CreateUser(ctx, "alice", "hash")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		m := chat.NewMessage{Room: chat.General, From: alice, Text: "hello", SentAt: time.Now()}
-		for pb.Next() {
-			if _, _, err := s.Append(ctx, m); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+// BenchmarkStore runs the shared Append benchmarks (storetest.Bench) on
+// a database file of its own for each.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(tb testing.TB) chat.Store {
+		return open(tb, filepath.Join(tb.TempDir(), "chat.db"))
 	})
 }
 
