@@ -203,6 +203,100 @@ var appendTests = []test{
 			t.Errorf("LastSeq = %d, want 1", got)
 		}
 	}},
+	{"ConcurrentMixed", func(t *testing.T, f *fixture) {
+		// Appends that fail, that repeat a client id, and that the database
+		// may refuse (a NUL byte, which PostgreSQL's text cannot hold), sent
+		// at once so that a group commit takes them together: each has its
+		// own outcome, and the others' are as if they were sent alone.
+		alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
+		f.createRoom(alice, "lobby", false)
+		f.createRoom(alice, "secret", true)
+		type send struct {
+			from     chat.User
+			room     string
+			text     string
+			clientID string
+			want     error // nil: stored; errAny: any outcome
+		}
+		errAny := fmt.Errorf("any outcome")
+		stored := 0
+		for round := range 5 {
+			var sends []send
+			for i := range 8 {
+				sends = append(sends, send{alice, chat.General, "ok", fmt.Sprintf("r%d-a%d", round, i), nil})
+			}
+			for range 4 {
+				sends = append(sends,
+					send{alice, chat.General, "dup", fmt.Sprintf("r%d-dup", round), nil},
+					send{bob, "lobby", "not joined", "", chat.ErrForbidden},
+					send{bob, "secret", "not invited", "", chat.ErrNotFound},
+					send{alice, "no-such-room", "nowhere", "", chat.ErrNotFound})
+			}
+			sends = append(sends, send{carol, chat.General, "nul \x00 byte", "", errAny})
+			start := make(chan struct{})
+			got := make([]chat.Message, len(sends))
+			created := make([]bool, len(sends))
+			errs := make([]error, len(sends))
+			var wg sync.WaitGroup
+			for i, sd := range sends {
+				wg.Go(func() {
+					<-start
+					got[i], created[i], errs[i] = f.s.Append(f.ctx, chat.NewMessage{Room: sd.room, From: sd.from,
+						Text: sd.text, ClientMsgID: sd.clientID, SentAt: time.Now()})
+				})
+			}
+			close(start)
+			wg.Wait()
+			var dupID string
+			dupCreated := 0
+			for i, sd := range sends {
+				switch {
+				case sd.want == errAny:
+					if errs[i] == nil {
+						stored++
+					}
+				case sd.want != nil:
+					checkErr(t, fmt.Sprintf("round %d: Append by %s to %s", round, sd.from.Username, sd.room), errs[i], sd.want)
+				case errs[i] != nil:
+					t.Errorf("round %d: Append %q to %s: %v", round, sd.clientID, sd.room, errs[i])
+				case sd.text == "dup":
+					if dupID == "" {
+						dupID = got[i].ID
+					}
+					if got[i].ID != dupID {
+						t.Errorf("round %d: repeated client id returned message %q, then %q", round, dupID, got[i].ID)
+					}
+					if created[i] {
+						dupCreated++
+						stored++
+					}
+				default:
+					if !created[i] {
+						t.Errorf("round %d: Append %q: created = false, want true", round, sd.clientID)
+					}
+					stored++
+				}
+			}
+			if dupCreated != 1 {
+				t.Errorf("round %d: 4 Appends with one client id created %d messages, want 1", round, dupCreated)
+			}
+		}
+		if got := f.lastSeq(chat.General); got != int64(stored) {
+			t.Errorf("LastSeq(general) = %d after %d stored messages", got, stored)
+		}
+		var all []chat.Message
+		for more := true; more; {
+			var page []chat.Message
+			page, more = f.history(alice, chat.General, chat.HistoryQuery{AfterSeq: int64(len(all)), After: true, Limit: 100})
+			all = append(all, page...)
+		}
+		checkSeqs(t, "History of general", all, seqRange(1, int64(stored)))
+		for _, room := range []string{"lobby", "secret"} {
+			if got := f.lastSeq(room); got != 0 {
+				t.Errorf("LastSeq(%s) after refused appends = %d, want 0", room, got)
+			}
+		}
+	}},
 	{"Membership", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
 		f.createRoom(alice, "lobby", false)
