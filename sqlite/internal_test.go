@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -22,20 +21,20 @@ func TestPragmas(t *testing.T) {
 	defer s.Close()
 	for _, c := range []struct {
 		pool   string
-		db     *sql.DB
+		db     querier
 		pragma string
 		want   int64
 	}{
-		{"write", s.write, "foreign_keys", 1},
-		{"write", s.write, "synchronous", 2}, // FULL
-		{"write", s.write, "busy_timeout", busyTimeout.Milliseconds()},
-		{"write", s.write, "query_only", 0},
+		{"write", s.w.conn, "foreign_keys", 1},
+		{"write", s.w.conn, "synchronous", 2}, // FULL
+		{"write", s.w.conn, "busy_timeout", busyTimeout.Milliseconds()},
+		{"write", s.w.conn, "query_only", 0},
 		{"read", s.read, "foreign_keys", 1},
 		{"read", s.read, "busy_timeout", busyTimeout.Milliseconds()},
 		{"read", s.read, "query_only", 1},
 	} {
 		var got int64
-		if err := c.db.QueryRow("PRAGMA " + c.pragma).Scan(&got); err != nil {
+		if err := c.db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
 			t.Fatalf("%s PRAGMA %s: %v", c.pool, c.pragma, err)
 		}
 		if got != c.want {
@@ -65,6 +64,7 @@ func TestUnavailable(t *testing.T) {
 
 	// The pools closed under the store, as if the database went away.
 	s.read.Close()
+	s.w.close()
 	s.write.Close()
 	err = s.Ping(t.Context())
 	if !errors.Is(err, chat.ErrUnavailable) || !strings.Contains(err.Error(), "database is closed") {

@@ -62,9 +62,9 @@ func loadMessage(ctx context.Context, q querier, room string, seq int64) (chat.M
 }
 
 // Append stores a message: membership check, idempotency check, seq
-// assignment and insert, inside a write transaction that is durable
-// (synchronous=FULL) before Append returns. Concurrent Appends share one
-// transaction and so one fsync (group commit, see appender.go).
+// assignment and insert, in one statement inside a write transaction that
+// is durable (synchronous=FULL) before Append returns. Concurrent Appends
+// share one transaction and so one fsync (group commit, see appender.go).
 func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
 	if err := s.enter(); err != nil {
 		return chat.Message{}, false, err
@@ -83,58 +83,6 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 		return chat.Message{}, false, mapErr("append", req.err)
 	}
 	return req.msg, req.created, nil
-}
-
-// appendTx is one Append inside the batch's transaction.
-func appendTx(ctx context.Context, tx *sql.Tx, nm chat.NewMessage) (chat.Message, bool, error) {
-	sentAt := nm.SentAt
-	if sentAt.IsZero() {
-		sentAt = time.Now()
-	}
-	if _, err := memberAccess(ctx, tx, nm.From.ID, nm.Room); err != nil {
-		return chat.Message{}, false, err
-	}
-	if nm.ClientMsgID != "" {
-		m, err := scanMessage(tx.QueryRowContext(ctx,
-			selectMessage+`WHERE g.room = ? AND g.user_id = ? AND g.client_msg_id = ?`,
-			nm.Room, nm.From.ID, nm.ClientMsgID))
-		if err == nil {
-			return m, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return chat.Message{}, false, err
-		}
-	}
-	from, err := userByID(ctx, tx, nm.From.ID)
-	if err != nil {
-		return chat.Message{}, false, err
-	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx,
-		`UPDATE rooms SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq`,
-		nm.Room).Scan(&seq); err != nil {
-		return chat.Message{}, false, err
-	}
-	msg := chat.Message{
-		Room:        nm.Room,
-		Seq:         seq,
-		ID:          chat.NewID("m_"),
-		From:        from,
-		Text:        nm.Text,
-		SentAt:      fromMillis(toMillis(sentAt)),
-		ClientMsgID: nm.ClientMsgID,
-	}
-	var clientMsgID any
-	if nm.ClientMsgID != "" {
-		clientMsgID = nm.ClientMsgID
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		msg.Room, msg.Seq, msg.ID, from.ID, msg.Text, clientMsgID, toMillis(msg.SentAt)); err != nil {
-		return chat.Message{}, false, err
-	}
-	return msg, true, nil
 }
 
 // History returns a page of room's messages for userID, ascending, and

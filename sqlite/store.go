@@ -33,7 +33,8 @@ var _ chat.Store = (*Store)(nil)
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {
-	write *sql.DB // exactly one connection; every write transaction
+	write *sql.DB // exactly one connection, which w holds
+	w     *writer // the write connection: every write transaction
 	read  *sql.DB // query_only connections for reads
 
 	// mu guards closed. Every method holds it for reading while it runs, so
@@ -83,7 +84,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	s := &Store{write: write, read: read, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
+	w, err := newWriter(ctx, write)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, mapErr(fmt.Sprintf("open %s", path), err)
+	}
+	s := &Store{write: write, w: w, read: read, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
 	go s.runWriter()
 	return s, nil
 }
@@ -118,7 +125,7 @@ func (s *Store) Close() error {
 	// outcome): the writer can stop.
 	close(s.writes)
 	<-s.writerDone
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.w.close(), s.read.Close(), s.write.Close())
 }
 
 // errClosed is what every method returns after Close.
