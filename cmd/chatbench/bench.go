@@ -32,111 +32,33 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = io.Discard
-	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-
-	runID := make([]byte, 6)
-	rand.Read(runID)
-	b := &bench{cfg: cfg, runID: hex.EncodeToString(runID), byName: make(map[string]*roomState)}
-	for i := range cfg.Rooms {
-		r := &roomState{name: cfg.roomName(i)}
-		b.rooms = append(b.rooms, r)
-		b.byName[r.name] = r
-	}
-	base := strings.TrimSuffix(cfg.URL, "/")
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
-	rep := &Report{
-		URL: base, Prefix: cfg.Prefix, Users: cfg.Users, Rooms: cfg.Rooms, Senders: cfg.Senders,
-		Rate: cfg.Rate, Inflight: cfg.Inflight, Size: cfg.Size, Duration: cfg.Duration.Seconds(),
-	}
-
-	// Accounts.
-	hc := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               nil, // never through a proxy: loopback only
-			DialContext:         loopbackDialer().DialContext,
-			MaxIdleConnsPerHost: cfg.Concurrency,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	defer hc.CloseIdleConnections()
-	tokens := make([]string, cfg.Users)
-	t0 := time.Now()
-	err := forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
-		tok, err := account(ctx, hc, base, cfg.userName(i), cfg.Password)
-		tokens[i] = tok
-		return err
-	})
-	rep.RegisterSeconds = time.Since(t0).Seconds()
-	if err != nil {
-		return nil, fmt.Errorf("register: %w", err)
-	}
-	fmt.Fprintf(progress, "chatbench: %d users registered or logged in (%.1fs)\n", cfg.Users, rep.RegisterSeconds)
-
-	// Connections: every welcome, then every join.
-	clients := make([]*client, cfg.Users)
+	b, rep := newBench(cfg)
+	clients, err := b.setup(ctx, rep)
 	defer closeAll(clients)
-	t0 = time.Now()
-	err = forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
-		var err error
-		for attempt := range setupAttempts {
-			if attempt > 0 && !sleepCtx(ctx, setupBackoff<<attempt) {
-				return ctx.Err()
-			}
-			clients[i], err = dial(ctx, b, wsURL, tokens[i], cfg.userName(i), b.rooms[i%cfg.Rooms])
-			if err == nil {
-				return nil
-			}
-			b.connErrs.Add("dial")
-		}
-		return err
-	})
-	rep.ConnectSeconds = time.Since(t0).Seconds()
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	t0 = time.Now()
-	err = forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
-		return clients[i].join(ctx)
-	})
-	rep.JoinSeconds = time.Since(t0).Seconds()
-	if err != nil {
-		return nil, fmt.Errorf("join: %w", err)
+		return nil, err
 	}
 	for _, c := range clients {
 		c.room.members++
 	}
-	fmt.Fprintf(progress, "chatbench: %d connections in %d rooms (connect %.1fs, join %.1fs); sending for %v\n",
-		cfg.Users, cfg.Rooms, rep.ConnectSeconds, rep.JoinSeconds, cfg.Duration)
+	b.progressf("chatbench: %d connections in %d rooms (connect %.1fs, join %.1fs); %s\n",
+		cfg.Users, cfg.Rooms, rep.ConnectSeconds, rep.JoinSeconds, sendingWhat(cfg))
 
 	// Send.
 	stop := make(chan struct{})
 	var late atomic.Int64
 	var senders sync.WaitGroup
-	var interval time.Duration
-	if cfg.Rate > 0 {
-		interval = time.Duration(float64(cfg.Senders) / cfg.Rate * float64(time.Second))
-	}
+	interval := sendInterval(cfg)
 	start := time.Now()
 	for i := range cfg.Senders {
 		c := clients[i]
 		// Stagger the senders over one period so the aggregate is smooth.
 		first := start.Add(time.Duration(i) * interval / time.Duration(cfg.Senders))
-		senders.Go(func() { c.sendLoop(stop, interval, first, cfg.Size, &late) })
+		senders.Go(func() { c.sendLoop(stop, interval, first, cfg.Messages, cfg.Size, &late) })
 	}
-	timedOut := false
-	select {
-	case <-time.After(cfg.Duration):
-	case <-ctx.Done():
-		timedOut = true
-	}
-	close(stop)
-	senders.Wait()
+	timedOut := waitSenders(ctx, cfg, stop, &senders)
 	sendEnd := time.Now()
 
 	// Drain: first the acks, then the deliveries of everything acked.
@@ -187,6 +109,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.AckLatency = b.ackLat.Summary()
 	rep.E2ELatency = b.e2eLat.Summary()
 	rep.OrderViolations = b.violation.Load()
+	rep.Duplicates = b.duplicates.Load()
+	rep.OutOfOrder = b.outOfOrder.Load()
 	rep.ConnErrors = b.connErrs.Snapshot()
 	rep.Closes = b.closes.Snapshot()
 
@@ -217,6 +141,154 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Failures = []string{}
 	}
 	return rep, nil
+}
+
+// newBench makes the shared state of a chatd run and its report's header.
+func newBench(cfg Config) (*bench, *Report) {
+	runID := make([]byte, 6)
+	rand.Read(runID)
+	b := &bench{cfg: cfg, runID: hex.EncodeToString(runID), byName: make(map[string]*roomState)}
+	b.progress = cfg.Progress
+	if b.progress == nil {
+		b.progress = io.Discard
+	}
+	for i := range cfg.Rooms {
+		r := &roomState{name: cfg.roomName(i)}
+		b.rooms = append(b.rooms, r)
+		b.byName[r.name] = r
+	}
+	b.base = strings.TrimSuffix(cfg.URL, "/")
+	b.wsURL = "ws" + strings.TrimPrefix(b.base, "http") + "/ws"
+	rep := &Report{
+		Proto: protoChatd, URL: b.base, Prefix: cfg.Prefix, Users: cfg.Users, Rooms: cfg.Rooms, Senders: cfg.Senders,
+		Rate: cfg.Rate, Inflight: cfg.Inflight, Size: cfg.Size, Duration: cfg.Duration.Seconds(),
+		Messages: cfg.Messages, Accounts: cfg.Accounts,
+	}
+	if cfg.Messages > 0 {
+		rep.Duration = 0
+	}
+	return b, rep
+}
+
+func (b *bench) progressf(format string, args ...any) { fmt.Fprintf(b.progress, format, args...) }
+
+// setup registers (or logs in) the accounts, opens every connection and
+// joins each to its room, timing the three steps into rep. The clients
+// returned, complete or not, are the caller's to close.
+func (b *bench) setup(ctx context.Context, rep *Report) ([]*client, error) {
+	tokens, err := b.register(ctx, rep)
+	if err != nil {
+		return nil, err
+	}
+	return b.connectJoin(ctx, rep, tokens)
+}
+
+// connectJoin opens every connection with the accounts' tokens and joins
+// each to its room.
+func (b *bench) connectJoin(ctx context.Context, rep *Report, tokens []string) ([]*client, error) {
+	cfg := b.cfg
+	clients := make([]*client, cfg.Users)
+	t0 := time.Now()
+	err := forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
+		var err error
+		clients[i], err = b.dialRetry(ctx, tokens[i%cfg.Accounts], cfg.userName(i%cfg.Accounts), b.rooms[i%cfg.Rooms])
+		return err
+	})
+	rep.ConnectSeconds = time.Since(t0).Seconds()
+	if err != nil {
+		return clients, fmt.Errorf("connect: %w", err)
+	}
+	t0 = time.Now()
+	err = forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
+		return clients[i].join(ctx)
+	})
+	rep.JoinSeconds = time.Since(t0).Seconds()
+	if err != nil {
+		return clients, fmt.Errorf("join: %w", err)
+	}
+	return clients, nil
+}
+
+// register creates (or logs in) the accounts and returns their tokens.
+func (b *bench) register(ctx context.Context, rep *Report) ([]string, error) {
+	cfg := b.cfg
+	hc := &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil, // never through a proxy: loopback only
+			DialContext:         loopbackDialer().DialContext,
+			MaxIdleConnsPerHost: cfg.Concurrency,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	// Idle HTTP connections would hold file descriptors the WebSockets need.
+	defer hc.CloseIdleConnections()
+	tokens := make([]string, cfg.Accounts)
+	t0 := time.Now()
+	err := forEach(ctx, cfg.Accounts, cfg.Concurrency, func(ctx context.Context, i int) error {
+		tok, err := account(ctx, hc, b.base, cfg.userName(i), cfg.Password)
+		tokens[i] = tok
+		return err
+	})
+	rep.RegisterSeconds = time.Since(t0).Seconds()
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	b.progressf("chatbench: %d accounts registered or logged in (%.1fs)\n", cfg.Accounts, rep.RegisterSeconds)
+	return tokens, nil
+}
+
+// dialRetry dials with a bounded number of retries.
+func (b *bench) dialRetry(ctx context.Context, token, user string, r *roomState) (*client, error) {
+	var err error
+	for attempt := range setupAttempts {
+		if attempt > 0 && !sleepCtx(ctx, setupBackoff<<attempt) {
+			return nil, ctx.Err()
+		}
+		var c *client
+		c, err = dial(ctx, b, b.wsURL, token, user, r)
+		if err == nil {
+			return c, nil
+		}
+		b.connErrs.Add("dial")
+	}
+	return nil, err
+}
+
+// sendInterval is one sender's period at --rate, 0 for as fast as allowed.
+func sendInterval(cfg Config) time.Duration {
+	if cfg.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(cfg.Senders) / cfg.Rate * float64(time.Second))
+}
+
+func sendingWhat(cfg Config) string {
+	if cfg.Messages > 0 {
+		return fmt.Sprintf("sending %d messages per sender", cfg.Messages)
+	}
+	return fmt.Sprintf("sending for %v", cfg.Duration)
+}
+
+// waitSenders ends the sending phase: after --duration (closing stop), or
+// once every sender has sent its --messages. It reports whether the run's
+// context ended first.
+func waitSenders(ctx context.Context, cfg Config, stop chan struct{}, senders *sync.WaitGroup) (timedOut bool) {
+	var limit <-chan time.Time
+	finished := make(chan struct{})
+	go func() { senders.Wait(); close(finished) }()
+	if cfg.Messages == 0 {
+		limit = time.After(cfg.Duration)
+	}
+	select {
+	case <-limit:
+	case <-finished:
+	case <-ctx.Done():
+		timedOut = true
+	}
+	close(stop)
+	<-finished
+	return timedOut
 }
 
 func isDone(c *client) bool {

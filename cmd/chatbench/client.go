@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -59,7 +60,10 @@ func loopbackDialer() *net.Dialer {
 
 // bench is the shared state the clients report into.
 type bench struct {
-	cfg Config
+	cfg      Config
+	progress io.Writer
+	base     string // http://host:port
+	wsURL    string
 	// runID makes client_msg_ids unique per run: a rerun with the same
 	// --prefix would otherwise be deduplicated into the old messages.
 	runID    string
@@ -69,13 +73,15 @@ type bench struct {
 	closes   Counter // unexpected connection ends, by close code
 	connErrs Counter // dial, write and protocol failures, by kind
 
-	sent      atomic.Int64
-	acked     atomic.Int64
-	received  atomic.Int64 // new_message in bench rooms
-	foreign   atomic.Int64 // new_message in bench rooms without our magic
-	lastRecv  atomic.Int64 // UnixNano of the latest delivery
-	violation atomic.Int64 // duplicates, reorders and gaps
-	skipped   atomic.Int64 // messages jumped over by gaps: lost deliveries
+	sent       atomic.Int64
+	acked      atomic.Int64
+	received   atomic.Int64 // new_message in bench rooms
+	foreign    atomic.Int64 // new_message in bench rooms without our magic
+	lastRecv   atomic.Int64 // UnixNano of the latest delivery
+	violation  atomic.Int64 // duplicates, reorders and gaps
+	duplicates atomic.Int64 // a seq equal to the last one
+	outOfOrder atomic.Int64 // a seq below the last one
+	skipped    atomic.Int64 // messages jumped over by gaps: lost deliveries
 
 	rooms  []*roomState
 	byName map[string]*roomState
@@ -99,10 +105,11 @@ type client struct {
 
 	// cursor is the last seq seen in the client's bench room; the drain
 	// phase reads it while the reader writes it.
-	cursor  atomic.Int64
-	joined  atomic.Bool   // join ack seen: cursor is meaningful
-	closing atomic.Bool   // the end of the connection is expected
-	done    chan struct{} // closed when the reader returns
+	cursor     atomic.Int64
+	welcomeSeq int64         // the bench room's last_seq in welcome, if a member then
+	joined     atomic.Bool   // join ack seen: cursor is meaningful
+	closing    atomic.Bool   // the end of the connection is expected
+	done       chan struct{} // closed when the reader returns
 
 	mu      sync.Mutex // guards the following
 	nextID  int
@@ -161,6 +168,9 @@ func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState
 		return nil, fmt.Errorf("%s: bad welcome: %w", user, err)
 	}
 	for _, r := range w.Rooms {
+		if r.Name == c.room.name {
+			c.welcomeSeq = r.LastSeq
+		}
 		if b.byName[r.Name] != nil {
 			continue // the join ack sets that cursor
 		}
@@ -274,15 +284,7 @@ func (c *client) ended(err error) {
 	if c.closing.Load() {
 		return
 	}
-	var ce *websocket.CloseError
-	switch {
-	case errors.As(err, &ce): // 1006 when the TCP stream ended without a close frame
-		c.b.closes.Add(strconv.Itoa(ce.Code))
-	case errors.Is(err, syscall.ECONNRESET):
-		c.b.closes.Add("reset")
-	default:
-		c.b.closes.Add("error")
-	}
+	c.b.closes.Add(closeKind(err))
 }
 
 func (c *client) onMessage(now time.Time, payload json.RawMessage) {
@@ -294,8 +296,13 @@ func (c *client) onMessage(now time.Time, payload json.RawMessage) {
 	if c.room != nil && m.Room == c.room.name && c.joined.Load() {
 		last := c.cursor.Load()
 		switch {
-		case m.Seq <= last: // a repeat or a step back
+		case m.Seq == last: // a repeat
 			c.b.violation.Add(1)
+			c.b.duplicates.Add(1)
+			return
+		case m.Seq < last: // a step back (or an older repeat)
+			c.b.violation.Add(1)
+			c.b.outOfOrder.Add(1)
 			return
 		case m.Seq > last+1: // a gap: those messages will never come
 			c.b.violation.Add(1)
@@ -395,32 +402,12 @@ func (c *client) unacked() int {
 	return len(c.pending)
 }
 
-// sendLoop sends messages to the client's room until stop closes: paced
-// at one per interval starting at first, or as fast as the in-flight
-// slots allow when interval is 0.
-func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, size int, late *atomic.Int64) {
-	next := first
+// sendLoop sends messages to the client's room until stop closes or limit
+// (> 0) messages are sent: paced at one per interval starting at first,
+// or as fast as the in-flight slots allow when interval is 0.
+func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, limit, size int, late *atomic.Int64) {
 	pad := bytes.Repeat([]byte("x"), size)
-	for k := 1; ; k++ {
-		if interval > 0 {
-			if !sleepUntil(next, stop) {
-				return
-			}
-			next = next.Add(interval)
-		}
-		select {
-		case c.slots <- struct{}{}:
-		case <-stop:
-			return
-		case <-c.done:
-			return
-		}
-		if interval > 0 && time.Since(next) > interval {
-			// Blocked on in-flight slots for more than a period: skip
-			// the missed slots instead of bursting to catch up.
-			late.Add(1)
-			next = time.Now()
-		}
+	pace(stop, c.done, c.slots, interval, first, limit, late, func(k int) bool {
 		id := "s" + strconv.Itoa(k)
 		sent := time.Now()
 		text := textMagic + strconv.FormatInt(sent.UnixNano(), 10) + " "
@@ -440,9 +427,54 @@ func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first ti
 				<-c.slots
 			}
 			c.mu.Unlock()
-			return
+			return false
 		}
 		c.b.sent.Add(1)
+		return true
+	})
+}
+
+// pace calls send(k) for k = 1, 2, ... until stop or done closes, limit
+// (> 0) sends are made, or send returns false (a failed write). With
+// interval > 0 the sends are paced at one per interval starting at first;
+// with 0, as fast as slots allow. Each send first takes a slot (an
+// in-flight token the ack gives back); a nil slots means the protocol has
+// no acks and the TCP connection is the only brake.
+func pace(stop, done <-chan struct{}, slots chan struct{}, interval time.Duration, first time.Time, limit int, late *atomic.Int64, send func(k int) bool) {
+	next := first
+	for k := 1; limit == 0 || k <= limit; k++ {
+		if interval > 0 {
+			if !sleepUntil(next, stop) {
+				return
+			}
+			next = next.Add(interval)
+		}
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-stop:
+				return
+			case <-done:
+				return
+			}
+		} else {
+			select {
+			case <-stop:
+				return
+			case <-done:
+				return
+			default:
+			}
+		}
+		if interval > 0 && time.Since(next) > interval {
+			// Blocked on in-flight slots for more than a period: skip
+			// the missed slots instead of bursting to catch up.
+			late.Add(1)
+			next = time.Now()
+		}
+		if !send(k) {
+			return
+		}
 	}
 }
 
@@ -466,6 +498,8 @@ func sleepUntil(t time.Time, stop <-chan struct{}) bool {
 		return false
 	}
 }
+
+func isReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // sendTime parses the send time out of a bench message text.
 func sendTime(text string) (int64, bool) {

@@ -1,9 +1,15 @@
 // Command chatbench is chatd's load generator. It registers users over
 // HTTP, opens one WebSocket per user, spreads the users over rooms, sends
 // messages at a fixed aggregate rate (or as fast as acks allow) for a fixed
-// time, and reports ack and end-to-end latency, delivery throughput, and
-// every ordering violation or lost delivery it saw, so that it doubles as a
-// correctness check under load.
+// time or a fixed count, and reports ack and end-to-end latency, delivery
+// throughput, and every ordering violation or lost delivery it saw, so that
+// it doubles as a correctness check under load.
+//
+// With --proto gorilla or --proto centrifugo it drives the peers chatd is
+// compared with (gorilla/websocket's examples/chat, Centrifugo v6) with the
+// same load shapes and the same report (peer.go). --idle only opens and
+// holds connections (idle.go); --storm measures chatd's reconnect storm
+// after a server restart (storm.go).
 //
 // It drives a chatd on the local machine only: a --url whose host is not
 // loopback is refused, and every connection it opens is checked again at
@@ -61,7 +67,28 @@ type Config struct {
 	Password    string
 	Concurrency int // parallel setup requests
 	Progress    io.Writer
+
+	Proto    string // chatd (default), gorilla or centrifugo
+	Messages int    // > 0: each sender sends exactly this many, then drains; Duration is ignored
+	Accounts int    // chatd: accounts to register; connection i logs in as account i mod Accounts; 0: one per connection
+	Channel  string // centrifugo: the channel; default "bench"
+
+	Idle      bool          // only connect (and join/subscribe), report connects/s, hold
+	Hold      time.Duration // idle: how long to hold the connections open
+	ServerPID int           // idle: read this process's VmRSS before and after connecting
+	Storm     bool          // chatd: reconnect storm after a server restart (storm.go)
+
+	// stall ends a peer run's drain once no delivery has come for this
+	// long; default stallWait (tests shorten it).
+	stall time.Duration
 }
+
+// Protocols chatbench speaks.
+const (
+	protoChatd      = "chatd"
+	protoGorilla    = "gorilla"
+	protoCentrifugo = "centrifugo"
+)
 
 // defaultInflightPaced bounds the unacked messages of one sender in a
 // paced run (--rate > 0), where pacing, not acks, should set the rate.
@@ -78,7 +105,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Progress = stderr
 	raiseFileLimit(cfg.Users+64, stderr)
-	rep, err := Run(ctx, cfg)
+	var rep reporter
+	keep := func(r reporter, ok bool, e error) {
+		if ok {
+			rep = r
+		}
+		err = e
+	}
+	switch {
+	case cfg.Idle:
+		r, e := RunIdle(ctx, cfg)
+		keep(r, r != nil, e)
+	case cfg.Storm:
+		r, e := RunStorm(ctx, cfg)
+		keep(r, r != nil, e)
+	case cfg.Proto != protoChatd:
+		r, e := RunPeer(ctx, cfg)
+		keep(r, r != nil, e)
+	default:
+		r, e := Run(ctx, cfg)
+		keep(r, r != nil, e)
+	}
 	if rep != nil {
 		if asJSON {
 			enc := json.NewEncoder(stdout)
@@ -92,12 +139,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chatbench: %v\n", err)
 		return 1
 	}
-	if !rep.OK {
-		fmt.Fprintf(stderr, "chatbench: FAILED: %s\n", strings.Join(rep.Failures, "; "))
+	if ok, failures := rep.result(); !ok {
+		fmt.Fprintf(stderr, "chatbench: FAILED: %s\n", strings.Join(failures, "; "))
 		return 1
 	}
 	return 0
 }
+
+// reporter is any of the reports: the load report, the idle report, the
+// storm report.
+type reporter interface {
+	WriteText(w io.Writer)
+	result() (ok bool, failures []string)
+}
+
+func (r *Report) result() (bool, []string) { return r.OK, r.Failures }
 
 func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs := flag.NewFlagSet("chatbench", flag.ContinueOnError)
@@ -119,6 +175,14 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&c.Password, "password", defaultPassword, "password of the bench users")
 	fs.IntVar(&c.Concurrency, "concurrency", defaultConcurrency, "parallel requests during setup (register, connect, join)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.StringVar(&c.Proto, "proto", protoChatd, "server protocol: chatd, gorilla (gorilla/websocket examples/chat) or centrifugo (Centrifugo v6 JSON)")
+	fs.IntVar(&c.Messages, "messages", 0, "each sender sends exactly this many messages, then drains (--duration is then ignored); 0 = send for --duration")
+	fs.IntVar(&c.Accounts, "accounts", 0, "chatd: accounts to register, connection i logs in as account i mod accounts (registration costs a password hash each); 0 = one per connection")
+	fs.StringVar(&c.Channel, "channel", "bench", "centrifugo: the channel every connection subscribes to and publishes in")
+	fs.BoolVar(&c.Idle, "idle", false, "only open --users connections (joined / subscribed), report connects per second, hold them for --hold")
+	fs.DurationVar(&c.Hold, "hold", 0, "with --idle: how long to keep the connections open once all are ready")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "with --idle: read this local process's VmRSS before and after connecting (KiB per connection)")
+	fs.BoolVar(&c.Storm, "storm", false, "chatd: connect, send --messages, wait for the server to restart, then reconnect every client at once and time the catch-up")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: chatbench --url http://127.0.0.1:8080 [flags]\n\n")
 		fs.PrintDefaults()
@@ -164,8 +228,14 @@ func (c *Config) check() error {
 	if c.RoomPrefix == "" {
 		c.RoomPrefix = strings.ReplaceAll(strings.ToLower(c.Prefix), ".", "_")
 	}
+	setDefault(&c.Proto, protoChatd)
+	setDefault(&c.Channel, "bench")
+	setDefault(&c.stall, stallWait)
 	if c.Senders == 0 {
 		c.Senders = c.Users
+	}
+	if c.Accounts == 0 || c.Accounts > c.Users {
+		c.Accounts = c.Users
 	}
 	if c.Inflight == 0 {
 		c.Inflight = 1
@@ -184,13 +254,30 @@ func (c *Config) check() error {
 		return errors.New("--rate must not be negative")
 	case c.Inflight < 1:
 		return errors.New("--inflight must be at least 1")
+	case c.Proto != protoChatd && c.Proto != protoGorilla && c.Proto != protoCentrifugo:
+		return fmt.Errorf("--proto %q: want chatd, gorilla or centrifugo", c.Proto)
+	case c.Proto != protoChatd && c.Rooms != 1:
+		return errors.New("--rooms must be 1 with the peers' protocols (one global room / one channel)")
+	case c.Proto != protoChatd && (c.Size < peerMinTextSize || c.Size > peerMaxTextSize):
+		// gorilla's examples/chat reads at most 512 bytes per frame.
+		return fmt.Errorf("--size must be %d to %d with --proto %s", peerMinTextSize, peerMaxTextSize, c.Proto)
 	case c.Size < minTextSize || c.Size > chat.MaxTextChars:
 		return fmt.Errorf("--size must be %d to %d", minTextSize, chat.MaxTextChars)
+	case c.Messages < 0:
+		return errors.New("--messages must not be negative")
+	case c.Accounts < 0:
+		return errors.New("--accounts must not be negative")
+	case c.Hold < 0:
+		return errors.New("--hold must not be negative")
+	case c.Idle && c.Storm:
+		return errors.New("--idle and --storm exclude each other")
+	case c.Storm && c.Proto != protoChatd:
+		return errors.New("--storm is for --proto chatd only")
 	case c.Duration <= 0:
 		return errors.New("--duration must be positive")
 	case c.Drain <= 0:
 		return errors.New("--drain must be positive")
-	case c.Timeout < c.Duration+2*c.Drain:
+	case c.Messages == 0 && !c.Idle && c.Timeout < c.Duration+2*c.Drain:
 		return errors.New("--timeout must be at least --duration + 2 * --drain")
 	case c.Concurrency < 1:
 		return errors.New("--concurrency must be at least 1")
@@ -242,6 +329,7 @@ func isLoopbackHost(host string) bool {
 // Report is what a run measured. The text and JSON forms carry the same
 // fields.
 type Report struct {
+	Proto    string  `json:"proto"`
 	URL      string  `json:"url"`
 	Prefix   string  `json:"prefix"`
 	Users    int     `json:"users"`
@@ -251,6 +339,8 @@ type Report struct {
 	Inflight int     `json:"inflight"`
 	Size     int     `json:"size"`
 	Duration float64 `json:"duration_s"`
+	Messages int     `json:"messages_per_sender"` // 0: sent for duration_s
+	Accounts int     `json:"accounts"`
 
 	RegisterSeconds float64 `json:"register_s"`
 	ConnectSeconds  float64 `json:"connect_s"`
@@ -273,7 +363,9 @@ type Report struct {
 	AckLatency LatencySummary `json:"ack_latency"`
 	E2ELatency LatencySummary `json:"e2e_latency"`
 
-	OrderViolations int64            `json:"order_violations"`
+	OrderViolations int64            `json:"order_violations"` // duplicates, out-of-order and gaps
+	Duplicates      int64            `json:"duplicates"`
+	OutOfOrder      int64            `json:"out_of_order"`
 	ConnErrors      map[string]int64 `json:"connection_errors"`
 	Closes          map[string]int64 `json:"closes"` // unexpected ends: close code, "reset" or "error"
 
@@ -288,9 +380,13 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Rate > 0 {
 		rate = strconv.FormatFloat(r.Rate, 'f', -1, 64) + "/s"
 	}
-	p("chatbench %s  prefix %s", r.URL, r.Prefix)
-	p("load        users %d  rooms %d  senders %d  rate %s  inflight %d  size %d B  duration %.1fs",
-		r.Users, r.Rooms, r.Senders, rate, r.Inflight, r.Size, r.Duration)
+	p("chatbench %s  proto %s  prefix %s", r.URL, r.Proto, r.Prefix)
+	span := fmt.Sprintf("duration %.1fs", r.Duration)
+	if r.Messages > 0 {
+		span = fmt.Sprintf("messages %d per sender", r.Messages)
+	}
+	p("load        users %d  rooms %d  senders %d  rate %s  inflight %d  size %d B  %s",
+		r.Users, r.Rooms, r.Senders, rate, r.Inflight, r.Size, span)
 	p("setup       register %.1fs  connect %.1fs  join %.1fs", r.RegisterSeconds, r.ConnectSeconds, r.JoinSeconds)
 	p("messages    sent %d  acked %d (%.0f/s)  errors %s  unanswered %d  late sends %d",
 		r.Sent, r.Acked, r.AckedPerSec, counts(r.Errors), r.Unanswered, r.LateSends)
@@ -301,7 +397,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	lat("ack", r.AckLatency)
 	lat("end-to-end", r.E2ELatency)
-	p("order       violations %d", r.OrderViolations)
+	p("order       violations %d  duplicates %d  out-of-order %d", r.OrderViolations, r.Duplicates, r.OutOfOrder)
 	p("connections errors %s  closes %s", counts(r.ConnErrors), counts(r.Closes))
 	if r.OK {
 		p("result      OK")
