@@ -66,85 +66,29 @@ func loadMessageForUpdate(ctx context.Context, tx pgx.Tx, room string, seq int64
 	return m, err
 }
 
-// errDuplicate is Append's note to itself that its insert lost a race for
-// a client_msg_id, and that it should read the winner.
-var errDuplicate = errors.New("client_msg_id already used")
-
-// Append stores a message in one transaction: membership check, which also
-// takes the room row's lock; idempotency check; seq assignment and insert.
-// The lock is held until the commit, so the next writer of the room, on
-// any node, reads a last_seq whose message is committed: seqs have no gaps,
-// and a committed seq implies that every lower one is committed.
+// Append stores a message: membership check, idempotency check, seq
+// assignment and insert, in one statement, in a transaction that holds the
+// room row's lock until it commits (see lockRooms); it returns once the
+// commit has. Concurrent Appends share one transaction, one round trip
+// and one commit (group commit, see appender.go).
 func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
-	sentAt := nm.SentAt
-	if sentAt.IsZero() {
-		sentAt = time.Now()
-	}
-	var (
-		msg     chat.Message
-		created bool
-	)
-	err := s.update(ctx, "append", func(tx pgx.Tx) error {
-		if _, err := memberAccess(ctx, tx, nm.From.ID, nm.Room, lockRoom); err != nil {
-			return err
-		}
-		if nm.ClientMsgID != "" {
-			// Under the room's lock, any earlier Append with this client id
-			// has committed or rolled back: this statement sees it.
-			m, err := scanMessage(tx.QueryRow(ctx,
-				selectMessage+`WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $3`,
-				nm.Room, nm.From.ID, nm.ClientMsgID))
-			if err == nil {
-				msg = m
-				return nil
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-		}
-		from, err := userByID(ctx, tx, nm.From.ID)
-		if err != nil {
-			return err
-		}
-		msg = chat.Message{
-			Room:        nm.Room,
-			ID:          chat.NewID("m_"),
-			From:        from,
-			Text:        nm.Text,
-			SentAt:      toDB(sentAt),
-			ClientMsgID: nm.ClientMsgID,
-		}
-		var clientMsgID *string
-		if nm.ClientMsgID != "" {
-			clientMsgID = &nm.ClientMsgID
-		}
-		err = tx.QueryRow(ctx,
-			`WITH r AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE name = $1 RETURNING last_seq)
-			 INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
-			 SELECT $1, r.last_seq, $2, $3, $4, $5, $6 FROM r
-			 RETURNING seq`,
-			msg.Room, msg.ID, from.ID, msg.Text, clientMsgID, msg.SentAt).Scan(&msg.Seq)
-		if isConstraint(err, "messages_client_msg_id") {
-			// The room lock makes this unreachable; were it reached, the
-			// rollback undoes the seq, and the winner is read below.
-			return errDuplicate
-		}
-		created = err == nil
-		return err
-	})
-	if errors.Is(err, errDuplicate) {
-		err = s.view(ctx, "append", func(q querier) error {
-			var err error
-			msg, err = scanMessage(q.QueryRow(ctx,
-				selectMessage+`WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $3`,
-				nm.Room, nm.From.ID, nm.ClientMsgID))
-			return err
-		})
-	}
-	if err != nil {
+	if err := s.enter(); err != nil {
 		return chat.Message{}, false, err
 	}
-	return msg, created, nil
+	defer s.exit()
+	req := &appendReq{ctx: ctx, nm: nm, done: make(chan struct{})}
+	select {
+	case s.appends <- req:
+	case <-ctx.Done():
+		return chat.Message{}, false, mapErr("append", ctx.Err())
+	}
+	// Once queued, wait for the outcome even if ctx ends: the message may
+	// be committed, and the caller must not be told otherwise.
+	<-req.done
+	if req.err != nil {
+		return chat.Message{}, false, mapErr("append", req.err)
+	}
+	return req.msg, req.created, nil
 }
 
 // History returns a page of room's messages for userID, ascending, and
@@ -161,7 +105,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		more bool
 	)
 	err = s.view(ctx, "history", func(db querier) error {
-		if _, err := memberAccess(ctx, db, userID, room, noLock); err != nil {
+		if _, err := memberAccess(ctx, db, userID, room); err != nil {
 			return err
 		}
 		// One row more than the page tells whether more exist.
@@ -249,7 +193,7 @@ func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64,
 	at = toDB(at)
 	var msg chat.Message
 	err := s.update(ctx, "edit message", func(tx pgx.Tx) error {
-		if _, err := memberAccess(ctx, tx, userID, room, noLock); err != nil {
+		if _, err := memberAccess(ctx, tx, userID, room); err != nil {
 			return err
 		}
 		m, err := loadMessageForUpdate(ctx, tx, room, seq)
@@ -283,7 +227,7 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 	}
 	var msg chat.Message
 	err := s.update(ctx, "delete message", func(tx pgx.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room, noLock)
+		a, err := memberAccess(ctx, tx, userID, room)
 		if err != nil {
 			return err
 		}
@@ -316,7 +260,7 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 // the room's last seq, and returns the marker and the unread count after it.
 func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unreadCount int64, err error) {
 	err = s.update(ctx, "mark read", func(tx pgx.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room, noLock)
+		a, err := memberAccess(ctx, tx, userID, room)
 		if err != nil {
 			return err
 		}

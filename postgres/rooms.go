@@ -26,24 +26,14 @@ type access struct {
 	lastRead int64 // the member's read marker
 }
 
-// The row-lock clauses loadAccess takes: none for most calls, and the room
-// row's write lock for Append, which serialises a room's writers (on every
-// node) until they commit. FOR NO KEY UPDATE, not FOR UPDATE: it does not
-// block the key-share locks that inserts of memberships and messages take
-// on the room through their foreign keys.
-const (
-	noLock   = ""
-	lockRoom = ` FOR NO KEY UPDATE OF r`
-)
-
 // loadAccess reads room name as userID relates to it; found is false if
 // the room does not exist.
-func loadAccess(ctx context.Context, q querier, userID, name, lock string) (a access, found bool, err error) {
+func loadAccess(ctx context.Context, q querier, userID, name string) (a access, found bool, err error) {
 	var lastRead *int64
 	err = q.QueryRow(ctx,
 		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
-		 WHERE r.name = $2`+lock, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
+		 WHERE r.name = $2`, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return access{}, false, nil
 	}
@@ -60,8 +50,8 @@ func loadAccess(ctx context.Context, q querier, userID, name, lock string) (a ac
 // messages: they need membership. A private room the user is not in looks
 // exactly like a missing one; a public room they have not joined is
 // forbidden.
-func memberAccess(ctx context.Context, q querier, userID, name, lock string) (access, error) {
-	a, found, err := loadAccess(ctx, q, userID, name, lock)
+func memberAccess(ctx context.Context, q querier, userID, name string) (access, error) {
+	a, found, err := loadAccess(ctx, q, userID, name)
 	switch {
 	case err != nil:
 		return access{}, err
@@ -172,7 +162,7 @@ func (s *Store) CreateRoom(ctx context.Context, userID, name string, private boo
 func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Membership, error) {
 	var m chat.Membership
 	err := s.update(ctx, "join room", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		a, found, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
@@ -196,7 +186,7 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 				return err
 			}
 			if tag.RowsAffected() == 0 {
-				if a, found, err = loadAccess(ctx, tx, userID, name, noLock); err != nil {
+				if a, found, err = loadAccess(ctx, tx, userID, name); err != nil {
 					return err
 				}
 				if !found { // created and gone again: rooms are never deleted
@@ -228,7 +218,7 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 // LeaveRoom ends userID's membership of room name.
 func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
 	return s.update(ctx, "leave room", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		a, found, err := loadAccess(ctx, tx, userID, name)
 		switch {
 		case err != nil:
 			return err
@@ -251,7 +241,7 @@ func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat
 		m       chat.Membership
 	)
 	err := s.update(ctx, "invite", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name, noLock)
+		a, found, err := loadAccess(ctx, tx, userID, name)
 		switch {
 		case err != nil:
 			return err
@@ -294,7 +284,7 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 			 ON CONFLICT (name) DO NOTHING`, name, now()); err != nil {
 			return err
 		}
-		a, _, err := loadAccess(ctx, tx, userID, name, noLock)
+		a, _, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}

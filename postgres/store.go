@@ -36,6 +36,9 @@ var _ chat.Store = (*Store)(nil)
 type Store struct {
 	pool *pgxpool.Pool
 
+	appends       chan *appendReq // to the appenders
+	appendersDone sync.WaitGroup
+
 	// mu guards closed. Every method holds it for reading while it runs, so
 	// Close, which takes it for writing, waits for the calls in progress.
 	mu     sync.RWMutex
@@ -74,7 +77,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, mapErr("open "+where, fmt.Errorf("migrate: %w", err))
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, appends: make(chan *appendReq, maxAppendBatch)}
+	// Half the pool's connections at most, so that reads and other writes
+	// always find one.
+	for range max(1, cfg.MaxConns/2) {
+		s.appendersDone.Add(1)
+		go s.runAppender()
+	}
+	return s, nil
 }
 
 // describe names the database of cfg for errors, without the password.
@@ -102,6 +112,10 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	// No Append is in flight (each holds the read lock until it has its
+	// outcome): the appenders can stop.
+	close(s.appends)
+	s.appendersDone.Wait()
 	s.pool.Close()
 	return nil
 }

@@ -1,0 +1,223 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// maxAppendBatch bounds how many Appends share one transaction.
+const maxAppendBatch = 256
+
+// appendTimeout bounds one batch's transaction: an Append waits for its
+// batch whatever its own context says, and the server's requests allow
+// themselves 5 s.
+const appendTimeout = 5 * time.Second
+
+// appendReq is one Append waiting for an appender.
+type appendReq struct {
+	ctx  context.Context
+	nm   chat.NewMessage
+	done chan struct{} // closed when the fields below are set
+
+	msg     chat.Message
+	created bool
+	err     error
+}
+
+// lockRooms takes the row locks of a batch's rooms, in name order, before
+// any of its Appends runs. The lock serialises a room's writers on every
+// node until they commit, so the next one reads a last_seq whose message
+// is committed, and sees any message with the client id it brings. One
+// order for every batch means two nodes' batches that share rooms wait
+// for each other instead of deadlocking. FOR NO KEY UPDATE, not FOR
+// UPDATE: it does not block the key-share locks that inserts of
+// memberships and messages take on the room through their foreign keys.
+const lockRooms = `SELECT FROM rooms WHERE name = ANY($1) ORDER BY name FOR NO KEY UPDATE`
+
+// appendMessage is one Append in one statement, so that a batch of them
+// goes to the server in one round trip: the sender's access to the room
+// (a), the message they already sent with this client id (old), and, only
+// if they are a member and there is no such message, the next seq (r)
+// and the insert (ins). It always returns one row, from which
+// appendOutcome tells what happened; a refused Append changes nothing.
+//
+// Parameters: room, user id, message id, text, client id or NULL, sent_at.
+const appendMessage = `WITH a AS (
+	SELECT r.private, m.user_id IS NOT NULL AS member
+	FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $2
+	WHERE r.name = $1
+), old AS (
+	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted
+	FROM messages g
+	WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $5
+), r AS (
+	UPDATE rooms SET last_seq = last_seq + 1
+	WHERE name = $1 AND EXISTS (SELECT FROM a WHERE member) AND NOT EXISTS (SELECT FROM old)
+	RETURNING last_seq
+), ins AS (
+	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
+	SELECT $1, r.last_seq, $3, $2, $4, $5, $6 FROM r
+	RETURNING seq
+)
+SELECT a.private, a.member, (SELECT username FROM users WHERE id = $2),
+	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted
+FROM (VALUES (1)) one
+LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
+
+// runAppender is one of the store's group commits: it takes the Appends
+// waiting together and stores them in one transaction, sent as one batch,
+// so that the round trips and the WAL flush that makes them durable are
+// paid once per batch instead of once per message. Several appenders run
+// at once, so that one batch runs while another waits for its commit.
+func (s *Store) runAppender() {
+	defer s.appendersDone.Done()
+	batch := make([]*appendReq, 0, maxAppendBatch)
+	for r := range s.appends {
+		batch = append(batch[:0], r)
+	gather:
+		for len(batch) < maxAppendBatch {
+			select {
+			case r, ok := <-s.appends:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		s.commitAppends(batch)
+		clear(batch)
+	}
+}
+
+// commitAppends stores batch and reports each Append's outcome once the
+// commit has returned. An Append that is refused (not a member, a
+// repeated client id) is decided by its statement and changes nothing.
+// Any error aborts the transaction: if the database is unavailable all
+// fail, otherwise each Append is tried again in a transaction of its own,
+// so that one that the database refuses (a NUL byte in its text, say)
+// does not fail the others.
+func (s *Store) commitAppends(batch []*appendReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	err := s.tryAppends(ctx, batch)
+	cancel()
+	if err == nil || len(batch) == 1 || unavailable(err) {
+		for _, r := range batch {
+			if err != nil {
+				r.msg, r.created, r.err = chat.Message{}, false, err
+			}
+			close(r.done)
+		}
+		return
+	}
+	for _, r := range batch {
+		r.msg, r.created, r.err = chat.Message{}, false, nil
+		s.commitAppends([]*appendReq{r})
+	}
+}
+
+// tryAppends runs batch in one transaction and commits it. It sets each
+// request's outcome; an error means that nothing was committed and the
+// outcomes are void.
+func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
+	b := &pgx.Batch{}
+	rooms := make([]string, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // gave up before its turn: nothing stored
+			continue
+		}
+		sentAt := r.nm.SentAt
+		if sentAt.IsZero() {
+			sentAt = time.Now()
+		}
+		r.msg = chat.Message{
+			Room:        r.nm.Room,
+			ID:          chat.NewID("m_"),
+			From:        chat.User{ID: r.nm.From.ID},
+			Text:        r.nm.Text,
+			SentAt:      toDB(sentAt),
+			ClientMsgID: r.nm.ClientMsgID,
+		}
+		var clientMsgID *string
+		if r.nm.ClientMsgID != "" {
+			clientMsgID = &r.nm.ClientMsgID
+		}
+		b.Queue(appendMessage, r.msg.Room, r.msg.From.ID, r.msg.ID, r.msg.Text, clientMsgID, r.msg.SentAt)
+		rooms = append(rooms, r.nm.Room)
+	}
+	if len(rooms) == 0 {
+		return nil
+	}
+	slices.Sort(rooms)
+	rooms = slices.Compact(rooms)
+	lock := &pgx.QueuedQuery{SQL: lockRooms, Arguments: []any{rooms}}
+	b.QueuedQueries = slices.Insert(b.QueuedQueries, 0, lock)
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) // after Commit, a no-op
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
+	}
+	for _, r := range batch {
+		if r.err != nil {
+			continue
+		}
+		if err := appendOutcome(br.QueryRow(), r); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// appendOutcome reads appendMessage's row into r.
+func appendOutcome(row pgx.Row, r *appendReq) error {
+	var (
+		private, member *bool
+		username        *string
+		seq, oldSeq     *int64
+		oldID, oldText  *string
+		oldSentAt       *time.Time
+		oldEditedAt     *time.Time
+		oldDeleted      *bool
+	)
+	if err := row.Scan(&private, &member, &username, &seq,
+		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted); err != nil {
+		return err
+	}
+	switch {
+	case private == nil || (*private && !*member):
+		r.msg, r.err = chat.Message{}, errRoomNotFound
+	case !*member:
+		r.msg, r.err = chat.Message{}, errNotMember
+	case seq != nil:
+		r.msg.Seq, r.msg.From.Username, r.created = *seq, *username, true
+	case oldSeq != nil:
+		m := chat.Message{Room: r.msg.Room, Seq: *oldSeq, ID: *oldID, From: chat.User{ID: r.msg.From.ID, Username: *username},
+			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted}
+		if oldEditedAt != nil {
+			t := fromDB(*oldEditedAt)
+			m.EditedAt = &t
+		}
+		r.msg = m
+	default:
+		return fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", r.msg.Room)
+	}
+	return nil
+}
