@@ -22,58 +22,60 @@ const closeGrace = 2 * time.Second
 const slowConsumerGrace = 30 * time.Second
 
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:    4096,
-	WriteBufferSize:   4096,
+	// Zero sizes: gorilla reads through the HTTP server's hijacked 4 KiB
+	// buffer instead of allocating another, and never needs a write buffer,
+	// since data frames bypass it (see wire).
 	WriteBufferPool:   &sync.Pool{},
 	EnableCompression: false,
 	// The Origin allowlist runs before the upgrade (originAllowed).
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// outFrame is one queued frame: a prepared broadcast frame shared by all its
-// recipients, or bytes for this connection alone.
-type outFrame struct {
-	pm   *websocket.PreparedMessage
-	data []byte
-	size int
-	// ephemeral frames (presence, typing) are dropped rather than queued
-	// when the queue is half full: a burst of them (a thousand users going
-	// offline at once) must not cost a client its connection, and a client
-	// that missed some asks who instead.
-	ephemeral bool
-}
-
 // frameKind says how a broadcast counts and what a full queue does to it.
 type frameKind int
 
 const (
-	frameMessage   frameKind = iota // new_message: counted as a delivery
-	frameEvent                      // other room events, which must arrive
-	frameEphemeral                  // presence and typing: see outFrame.ephemeral
+	frameMessage frameKind = iota // new_message: counted as a delivery
+	frameEvent                    // other room events, which must arrive
+	// frameEphemeral frames (presence, typing) are dropped rather than
+	// queued when the queue is half full: a burst of them (a thousand users
+	// going offline at once) must not cost a client its connection, and a
+	// client that missed some asks who instead.
+	frameEphemeral
 )
 
-// conn is one WebSocket connection: exactly one reader goroutine (which also
-// runs the requests, in order) and one writer goroutine fed by a bounded
-// queue. A broadcast never waits for a connection: when the queue is full
-// the connection is closed with 1013 and its client recovers from history.
+// conn is one WebSocket connection: exactly one reader goroutine, which
+// also runs the requests in order, and a bounded queue of outbound frames
+// (out) that a flusher writes. A broadcast never waits for a connection:
+// when the queue is full the connection is closed with 1013 and its client
+// recovers from history.
 type conn struct {
 	id        uint64 // set by hub.register
 	s         *Server
 	ws        *websocket.Conn
-	out       *batchConn // ws's connection: gathers a batch of frames per write
+	wire      *wire
+	flusher   *flusher
 	user      chat.User
 	tokenHash []byte
+	pinger    *time.Timer
+	// flushed is closed once the connection will write nothing more: its
+	// close frame is out, or a write failed.
+	flushed chan struct{}
 
-	wake       chan struct{} // capacity 1: the queue has news
-	writerDone chan struct{}
-
-	mu         sync.Mutex // guards the following
-	queue      []outFrame
-	queueBytes int
-	closing    bool
-	closeCode  int // 0: no close frame (the peer is gone or closed first)
-	closeText  string
-	rooms      map[string]*room // attached rooms: this connection's view of its memberships
+	mu sync.Mutex // guards the following
+	// out holds whole frames that no write has started on, in order.
+	out       []byte
+	outFrames int  // data frames in out, for the queue bound
+	ctl       []byte // gorilla's control frames (pong, close): written after out, never dropped
+	scheduled bool // on the flusher's list
+	started   bool // the welcome is queued: flushing may begin
+	writing   bool // a write is in progress (flusher or blocking); only it may take out
+	closing   bool
+	closeCode int // 0: no close frame (the peer is gone or closed first)
+	closeText string
+	closeOut  bool             // the close frame (if any) was taken from out: nothing more is written
+	finished  bool             // flushed is closed
+	rooms     map[string]*room // attached rooms: this connection's view of its memberships
 	// awaitingPong: a ping was sent and its pong has not arrived; the read
 	// deadline is set for it.
 	awaitingPong bool
@@ -87,65 +89,112 @@ type conn struct {
 	lastTyping map[string]time.Time
 }
 
-func newConn(s *Server, ws *websocket.Conn, id identity) *conn {
-	return &conn{
+func newConn(s *Server, ws *websocket.Conn, w *wire, id identity) *conn {
+	c := &conn{
 		s:          s,
 		ws:         ws,
+		wire:       w,
+		flusher:    s.hub.pickFlusher(),
 		user:       id.user,
 		tokenHash:  id.tokenHash,
-		wake:       make(chan struct{}, 1),
-		writerDone: make(chan struct{}),
+		flushed:    make(chan struct{}),
 		rooms:      make(map[string]*room),
 		current:    chat.General,
 		lastTyping: make(map[string]time.Time),
 	}
+	w.c.Store(c)
+	return c
 }
 
-func (c *conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// scheduleLocked puts c on its flusher's list unless it is there already or
+// a write in progress will see the news.
+func (c *conn) scheduleLocked() {
+	if c.started && !c.scheduled && !c.writing {
+		c.scheduled = true
+		c.flusher.add(c)
 	}
 }
 
-// enqueue queues a frame without ever blocking.
-func (c *conn) enqueue(f outFrame) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// admitLocked applies the queue bound to a frame of size bytes: false if it
+// must not be queued (dropped, or the connection is now closing).
+func (c *conn) admitLocked(size int, kind frameKind) bool {
 	if c.closing {
-		return
+		return false
 	}
-	if f.ephemeral && (2*len(c.queue) >= c.s.cfg.QueueFrames || 2*(c.queueBytes+f.size) > c.s.cfg.QueueBytes) {
+	cfg := &c.s.cfg
+	if kind == frameEphemeral && (2*c.outFrames >= cfg.QueueFrames || 2*(len(c.out)+size) > cfg.QueueBytes) {
 		c.s.metrics.ephemeralDropped.Inc()
-		return
+		return false
 	}
-	if len(c.queue) >= c.s.cfg.QueueFrames || c.queueBytes+f.size > c.s.cfg.QueueBytes {
+	if c.outFrames >= cfg.QueueFrames || len(c.out)+size > cfg.QueueBytes {
 		c.s.metrics.slowConsumers.Inc()
 		c.closeLocked(websocket.CloseTryAgainLater, "try again later", true)
-		return
+		return false
 	}
-	c.queue = append(c.queue, f)
-	c.queueBytes += f.size
-	c.signal()
+	return true
 }
 
-func (c *conn) enqueueBytes(data []byte) { c.enqueue(outFrame{data: data, size: len(data)}) }
-
-// pushFront queues data before everything queued so far: the welcome frame,
-// which must precede the events of the rooms attached while it was built.
-func (c *conn) pushFront(data []byte) {
+// queueFrame queues an encoded frame (a broadcast's, shared by all its
+// recipients) without ever blocking.
+func (c *conn) queueFrame(frame []byte, kind frameKind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
+	if !c.admitLocked(len(frame), kind) {
 		return
 	}
-	c.queue = append([]outFrame{{data: data, size: len(data)}}, c.queue...)
-	c.queueBytes += len(data)
-	c.signal()
+	if c.out == nil {
+		c.out = getBuf(len(frame))
+	}
+	c.out = append(c.out, frame...)
+	c.outFrames++
+	c.scheduleLocked()
 }
 
-// closeWith starts closing: the writer sends what is queued (nothing if
-// drop), then a close frame with code (none if code is 0).
+// enqueueBytes queues a text frame for this connection alone (a reply).
+func (c *conn) enqueueBytes(payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.admitLocked(len(payload), frameEvent) {
+		return
+	}
+	if c.out == nil {
+		c.out = getBuf(len(payload) + 10)
+	}
+	c.out = appendFrame(c.out, opText, payload)
+	c.outFrames++
+	c.scheduleLocked()
+}
+
+// enqueueControl queues a frame gorilla wrote (a pong, a close) as it is.
+func (c *conn) enqueueControl(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeOut {
+		return // our own close frame is out: nothing may follow it
+	}
+	c.ctl = append(c.ctl, frame...)
+	c.scheduleLocked()
+}
+
+// start queues payload before everything queued so far, and lets the
+// flusher write: the welcome frame, which must precede the events of the
+// rooms attached while it was built.
+func (c *conn) start(payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started = true
+	if !c.closing {
+		buf := appendFrame(getBuf(len(payload)+10+len(c.out)), opText, payload)
+		buf = append(buf, c.out...)
+		putBuf(c.out)
+		c.out = buf
+		c.outFrames++
+	}
+	c.scheduleLocked()
+}
+
+// closeWith starts closing: what is queued is written (nothing if drop),
+// then a close frame with code (none if code is 0).
 func (c *conn) closeWith(code int, text string, drop bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -158,20 +207,160 @@ func (c *conn) closeLocked(code int, text string, drop bool) {
 	}
 	c.closing, c.closeCode, c.closeText = true, code, text
 	if code == websocket.CloseTryAgainLater {
-		// The writer is stuck behind a client that stopped reading. Give it
-		// time to read again, drain and see the 1013, instead of the usual
-		// write wait and heartbeat, which would end it without a word.
+		// A write may be stuck behind a client that stopped reading. Give
+		// it time to read again, drain and see the 1013, instead of the
+		// usual write wait and heartbeat, which would end it without a word.
 		until := time.Now().Add(slowConsumerGrace)
 		c.ws.SetReadDeadline(until)
-		if c.out != nil {
-			c.out.extend(until)
-		}
+		c.wire.extend(until)
 	}
 	if drop {
-		clear(c.queue)
-		c.queue, c.queueBytes = c.queue[:0], 0
+		putBuf(c.out)
+		c.out, c.outFrames = nil, 0
 	}
-	c.signal()
+	c.scheduleLocked()
+}
+
+// takeLocked takes everything queued for one write, with the close frame
+// behind it once closing. last: nothing will be written after it.
+func (c *conn) takeLocked() (buf []byte, last bool) {
+	buf, c.out, c.outFrames = c.out, nil, 0
+	if len(c.ctl) > 0 {
+		buf = append(buf, c.ctl...)
+		c.ctl = nil
+	}
+	if c.closing && !c.closeOut {
+		c.closeOut = true
+		if c.closeCode != 0 {
+			buf = appendFrame(buf, opClose, websocket.FormatCloseMessage(c.closeCode, c.closeText))
+		}
+	}
+	return buf, c.closeOut
+}
+
+// flush is the flusher's turn with c: one write of everything queued that
+// does not wait for the client. If the kernel takes only part, a goroutine
+// of c's own finishes the job with blocking writes.
+func (c *conn) flush() {
+	c.mu.Lock()
+	c.scheduled = false
+	if c.writing || c.finished {
+		c.mu.Unlock()
+		return
+	}
+	buf, last := c.takeLocked()
+	if len(buf) == 0 {
+		c.mu.Unlock()
+		if last {
+			c.finish()
+		}
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+
+	n, err := c.wire.tryWrite(buf)
+	switch {
+	case err == nil:
+		c.wrote(buf, last)
+	case err == errWouldBlock:
+		go c.writeSlow(buf, n, last)
+	default:
+		c.writeFailed(buf)
+	}
+}
+
+// writeSlow writes buf[off:] and then whatever was queued meanwhile with
+// blocking writes, until the queue is empty; then c is the flushers' again.
+func (c *conn) writeSlow(buf []byte, off int, last bool) {
+	for {
+		if err := c.wire.writeBlocking(buf[off:], c.s.cfg.WriteWait); err != nil {
+			c.writeFailed(buf)
+			return
+		}
+		putBuf(buf)
+		c.mu.Lock()
+		if last {
+			c.writing = false
+			c.mu.Unlock()
+			c.finish()
+			return
+		}
+		buf, last = c.takeLocked()
+		if len(buf) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			if last {
+				c.finish()
+			}
+			return
+		}
+		c.mu.Unlock()
+		off = 0
+	}
+}
+
+// wrote ends a write that the kernel took whole.
+func (c *conn) wrote(buf []byte, last bool) {
+	putBuf(buf)
+	if last {
+		c.mu.Lock()
+		c.writing = false
+		c.mu.Unlock()
+		c.finish()
+		return
+	}
+	c.mu.Lock()
+	c.writing = false
+	if len(c.out) > 0 || len(c.ctl) > 0 || c.closing {
+		c.scheduleLocked() // queued during the write
+	}
+	c.mu.Unlock()
+}
+
+// writeFailed: the client is gone or stuck past the write wait. Closing the
+// socket ends the reader, which cleans up.
+func (c *conn) writeFailed(buf []byte) {
+	putBuf(buf)
+	c.ws.Close()
+	c.mu.Lock()
+	c.writing = false
+	c.closing, c.closeOut = true, true
+	putBuf(c.out)
+	c.out, c.outFrames = nil, 0
+	c.mu.Unlock()
+	c.finish()
+}
+
+// finish marks the connection's writing done: the reader now waits only
+// for the client's answer to the close frame.
+func (c *conn) finish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+	close(c.flushed)
+}
+
+// Out buffers are pooled, so that an idle connection holds none.
+var bufPool sync.Pool
+
+func getBuf(size int) []byte {
+	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, max(size, 4096))
+}
+
+func putBuf(b []byte) {
+	if b == nil || cap(b) > 1<<20 {
+		return
+	}
+	b = b[:0]
+	bufPool.Put(&b)
 }
 
 // drain makes the reader stop after the request in hand, whose reply is
@@ -231,87 +420,13 @@ func (c *conn) takeRooms() map[string]*room {
 	return rooms
 }
 
-// writeLoop is the connection's only writer of data frames. It writes
-// everything queued since it last woke, pings on schedule, and finally the
-// close frame.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	ping := time.NewTicker(c.s.cfg.PingInterval)
-	defer ping.Stop()
-	var batch []outFrame
-	for {
-		select {
-		case <-c.wake:
-		case <-ping.C:
-			if !c.armHeartbeat() {
-				continue // the last ping is still unanswered: its deadline stands
-			}
-			c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteWait))
-			if err := c.ws.WriteMessage(websocket.PingMessage, nil); err != nil {
-				c.ws.Close()
-				return
-			}
-			continue
-		}
-		c.mu.Lock()
-		batch, c.queue = c.queue, batch[:0]
-		c.queueBytes = 0
-		closing, code, text := c.closing, c.closeCode, c.closeText
-		c.mu.Unlock()
-
-		if err := c.writeBatch(batch); err != nil {
-			c.ws.Close() // the reader sees it and cleans up
-			return
-		}
-		clear(batch) // let go of shared frames
-		if closing {
-			if code != 0 {
-				msg := websocket.FormatCloseMessage(code, text)
-				c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.s.cfg.WriteWait))
-			}
-			// The reader waits for the client's close frame, not longer.
-			c.ws.SetReadDeadline(time.Now().Add(closeGrace))
-			return
-		}
-	}
-}
-
-// writeBatch writes frames, in as few syscalls as the batch buffer allows.
-func (c *conn) writeBatch(batch []outFrame) error {
-	if len(batch) == 0 {
-		return nil
-	}
-	c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteWait))
-	if c.out != nil {
-		c.out.begin()
-	}
-	for _, f := range batch {
-		var err error
-		if f.pm != nil {
-			err = c.ws.WritePreparedMessage(f.pm)
-		} else {
-			err = c.ws.WriteMessage(websocket.TextMessage, f.data)
-		}
-		if err != nil {
-			if c.out != nil {
-				c.out.flush()
-			}
-			return err
-		}
-	}
-	if c.out != nil {
-		return c.out.flush()
-	}
-	return nil
-}
-
 // serve runs the connection until it closes: welcome, then the reader loop
-// in this goroutine and the writer in another.
+// in this goroutine, while a flusher writes what is queued.
 func (h *hub) serve(c *conn) {
 	lu, ok := h.register(c)
-	if !ok {
-		c.ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"), time.Now().Add(time.Second))
+	if !ok { // shutting down: nobody else writes to the socket yet
+		c.wire.writeBlocking(appendFrame(nil, opClose,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away")), time.Second)
 		c.ws.Close()
 		return
 	}
@@ -323,7 +438,7 @@ func (h *hub) serve(c *conn) {
 	welcome, err := h.welcome(c)
 	if err != nil {
 		h.s.log.Warn("welcome failed", "user", c.user.Username, "err", err)
-		c.pushFront(errorFrame("", err))
+		c.start(errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
 		h.syncPresence(c.user)
@@ -331,25 +446,30 @@ func (h *hub) serve(c *conn) {
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
 		}
-		c.pushFront(frame(protocol.TypeWelcome, "", welcome))
+		c.start(frame(protocol.TypeWelcome, "", welcome))
 	}
 	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.ws.RemoteAddr().String())
-	go c.writeLoop()
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
+	c.mu.Unlock()
 	readErr := c.readLoop()
 
 	// The reader is done. In a shutdown its last request has been answered
 	// and queued: flush the queue and say 1001, then wait for the client's
 	// close frame (closing TCP with its data unread would reset the
-	// connection, and the client might never see ours). Otherwise stop the
-	// writer (it may still be flushing a close frame of ours).
+	// connection, and the client might never see ours). Otherwise stop
+	// writing (a close frame of ours may still be on its way).
 	draining := c.isDraining()
 	if draining {
 		c.closeWith(websocket.CloseGoingAway, "going away", false)
 	} else {
 		c.closeWith(0, "", true)
 	}
+	c.mu.Lock()
+	c.pinger.Stop() // closing: a ping running now does not rearm it
+	c.mu.Unlock()
 	select {
-	case <-c.writerDone:
+	case <-c.flushed:
 		if draining {
 			c.ws.SetReadDeadline(time.Now().Add(closeGrace))
 			for {
@@ -361,7 +481,7 @@ func (h *hub) serve(c *conn) {
 	case <-time.After(closeGrace):
 	}
 	c.ws.Close()
-	<-c.writerDone
+	<-c.flushed // a write in progress fails now
 
 	for _, r := range c.takeRooms() {
 		h.detach(c, r)
@@ -427,17 +547,23 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 // would give a pong only PongWait-PingInterval, 1 s by default, after its
 // ping, and drop any client whose requests took longer than that to serve.)
 
-// armHeartbeat sets the deadline for a ping about to be sent; false if one
-// is outstanding or the connection is closing.
-func (c *conn) armHeartbeat() bool {
+// ping sends a ping and arms its deadline, unless one is unanswered (its
+// deadline stands), and comes back after PingInterval. A runtime timer per
+// connection, not a goroutine: an idle connection costs no wake-up between
+// pings.
+func (c *conn) ping() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.awaitingPong || c.closing || c.draining {
-		return false
+	if c.closing || c.draining {
+		return
 	}
-	c.awaitingPong = true
-	c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PongWait))
-	return true
+	if !c.awaitingPong {
+		c.awaitingPong = true
+		c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PongWait))
+		c.out = appendFrame(c.out, opPing, nil)
+		c.scheduleLocked()
+	}
+	c.pinger.Reset(c.s.cfg.PingInterval)
 }
 
 // pongArrived lifts the heartbeat's read deadline.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -42,6 +43,9 @@ type hub struct {
 	closed  bool
 	connsWG sync.WaitGroup // one per connection being served
 
+	flushers    []*flusher
+	nextFlusher atomic.Uint32
+
 	presenceSub chat.Subscription
 	heartbeat   sync.WaitGroup // the heartbeat goroutine
 	presenceMu  sync.Mutex     // serialises syncPresence
@@ -65,6 +69,9 @@ func newHub(s *Server) (*hub, error) {
 		rooms:    make(map[string]*room),
 		users:    make(map[string]*localUser),
 		conns:    make(map[*conn]struct{}),
+	}
+	for range s.cfg.Flushers {
+		h.flushers = append(h.flushers, newFlusher(s.cfg.WriteDelay))
 	}
 	sub, err := s.bus.Subscribe(presenceTopic, h.onPresenceEvent)
 	if err != nil {
@@ -338,16 +345,11 @@ func (r *room) broadcastLocked(data []byte, want func(*conn) bool, kind frameKin
 	if len(r.conns) == 0 || len(data) == 0 {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
-	if err != nil {
-		r.h.s.log.Error("prepare frame", "err", err)
-		return
-	}
-	f := outFrame{pm: pm, size: len(data), ephemeral: kind == frameEphemeral}
+	f := textFrame(data)
 	n := 0
 	for c := range r.conns {
 		if want == nil || want(c) {
-			c.enqueue(f)
+			c.queueFrame(f, kind)
 			n++
 		}
 	}
@@ -652,5 +654,13 @@ func (h *hub) shutdown(ctx context.Context) error {
 	}
 	h.presenceSub.Unsubscribe()
 	h.heartbeat.Wait()
+	for _, f := range h.flushers {
+		f.stop()
+	}
 	return err
+}
+
+// pickFlusher assigns a new connection its flusher, round robin.
+func (h *hub) pickFlusher() *flusher {
+	return h.flushers[int(h.nextFlusher.Add(1))%len(h.flushers)]
 }

@@ -40,40 +40,47 @@ func serverSideWS(t *testing.T) *websocket.Conn {
 // dropped, never closing anything.
 func TestQueuePolicy(t *testing.T) {
 	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
-	c := &conn{s: s, ws: serverSideWS(t), wake: make(chan struct{}, 1)}
-	msg := outFrame{data: []byte("m"), size: 1}
-	eph := outFrame{data: []byte("p"), size: 1, ephemeral: true}
+	newTestConn := func() *conn {
+		ws := serverSideWS(t)
+		return &conn{s: s, ws: ws, wire: newWire(ws.NetConn())} // not started: nothing is written
+	}
+	c := newTestConn()
+	msg := []byte("m")
+	eph := []byte("p")
 
 	for range 10 {
-		c.enqueue(eph)
+		c.queueFrame(eph, frameEphemeral)
 	}
-	if len(c.queue) != 2 || c.closing {
-		t.Fatalf("after a burst of presence: %d queued, closing=%v; want 2 queued, open", len(c.queue), c.closing)
+	if c.outFrames != 2 || c.closing {
+		t.Fatalf("after a burst of presence: %d queued, closing=%v; want 2 queued, open", c.outFrames, c.closing)
 	}
-	c.enqueue(msg)
-	c.enqueue(msg)
-	if len(c.queue) != 4 || c.closing {
-		t.Fatalf("messages after presence: %d queued, closing=%v; want 4, open", len(c.queue), c.closing)
+	c.queueFrame(msg, frameMessage)
+	c.queueFrame(msg, frameMessage)
+	if c.outFrames != 4 || c.closing {
+		t.Fatalf("messages after presence: %d queued, closing=%v; want 4, open", c.outFrames, c.closing)
 	}
-	c.enqueue(eph)
+	if got := string(c.out); got != "ppmm" {
+		t.Fatalf("queued bytes %q, want the frames in order", got)
+	}
+	c.queueFrame(eph, frameEphemeral)
 	if c.closing {
 		t.Fatal("a presence frame on a full queue closed the connection")
 	}
-	c.enqueue(msg)
-	if !c.closing || c.closeCode != websocket.CloseTryAgainLater || len(c.queue) != 0 {
+	c.queueFrame(msg, frameMessage)
+	if !c.closing || c.closeCode != websocket.CloseTryAgainLater || c.outFrames != 0 || len(c.out) != 0 {
 		t.Fatalf("a message on a full queue: closing=%v code=%d queued=%d; want closing with 1013 and the queue dropped",
-			c.closing, c.closeCode, len(c.queue))
+			c.closing, c.closeCode, c.outFrames)
 	}
 
 	// The byte bound works alike.
 	s.cfg = Config{QueueFrames: 100, QueueBytes: 10}
-	c = &conn{s: s, ws: serverSideWS(t), wake: make(chan struct{}, 1)}
-	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true})
-	c.enqueue(outFrame{data: make([]byte, 4), size: 4, ephemeral: true}) // 8 bytes > half of 10: dropped
-	if len(c.queue) != 1 {
-		t.Fatalf("byte bound for presence: %d queued, want 1", len(c.queue))
+	c = newTestConn()
+	c.queueFrame(make([]byte, 4), frameEphemeral)
+	c.queueFrame(make([]byte, 4), frameEphemeral) // 8 bytes > half of 10: dropped
+	if c.outFrames != 1 {
+		t.Fatalf("byte bound for presence: %d queued, want 1", c.outFrames)
 	}
-	c.enqueue(outFrame{data: make([]byte, 7), size: 7})
+	c.queueFrame(make([]byte, 7), frameMessage)
 	if !c.closing {
 		t.Fatal("11 bytes in a 10-byte queue did not close it")
 	}

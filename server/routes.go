@@ -133,12 +133,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	bw := &batchingWriter{ResponseWriter: w}
-	ws, err := upgrader.Upgrade(bw, r, nil)
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := upgrader.Upgrade(hw, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := newConn(s, ws, id)
-	c.out = bw.conn
-	s.hub.serve(c)
+	s.hub.serve(newConn(s, ws, hw.wire, id))
 }

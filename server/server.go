@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -73,6 +74,13 @@ type Config struct {
 	// with 1008; defaults 20 in 10 s.
 	BadFrameLimit  int
 	BadFrameWindow time.Duration
+	// Flushers is how many goroutines write queued frames to the
+	// connections; default GOMAXPROCS.
+	Flushers int
+	// WriteDelay is how long a flusher gathers frames after the first one
+	// of a round before writing, so that each write carries more of them;
+	// default 0 (the time a round takes already gathers them under load).
+	WriteDelay time.Duration
 	// SessionTTL is how long a login lasts; default 30 days.
 	SessionTTL time.Duration
 	// NodeHeartbeat is how often this node tells the others on the bus that
@@ -100,6 +108,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.BadFrameWindow, DefaultBadFrameWindow)
 	setDefault(&c.SessionTTL, DefaultSessionTTL)
 	setDefault(&c.NodeHeartbeat, DefaultNodeHeartbeat)
+	setDefault(&c.Flushers, runtime.GOMAXPROCS(0))
 }
 
 // setDefault sets *field to def if it is the zero value.
