@@ -65,11 +65,11 @@ type conn struct {
 	mu sync.Mutex // guards the following
 	// out holds whole frames that no write has started on, in order.
 	out       []byte
-	outFrames int  // data frames in out, for the queue bound
+	outFrames int    // data frames in out, for the queue bound
 	ctl       []byte // gorilla's control frames (pong, close): written after out, never dropped
-	scheduled bool // on the flusher's list
-	started   bool // the welcome is queued: flushing may begin
-	writing   bool // a write is in progress (flusher or blocking); only it may take out
+	scheduled bool   // on the flusher's list
+	started   bool   // the welcome is queued: flushing may begin
+	writing   bool   // a write is in progress (flusher or blocking); only it may take out
 	closing   bool
 	closeCode int // 0: no close frame (the peer is gone or closed first)
 	closeText string
