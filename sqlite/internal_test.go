@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -43,6 +46,9 @@ func TestPragmas(t *testing.T) {
 	}
 	if got := s.write.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("write pool MaxOpenConnections = %d, want 1", got)
+	}
+	if runtime.GOOS == "linux" && !sqlite.FdatasyncEnabled() {
+		t.Errorf("commits sync with fsync, want fdatasync")
 	}
 }
 
