@@ -199,10 +199,19 @@ func (centrifugoProto) publish(id uint32, channel, text string) []byte {
 	return b
 }
 
+var cfPushPrefix = []byte(`{"push":{`)
+
 func (centrifugoProto) parse(pc *peerConn, now time.Time, f []byte) {
 	for line := range bytes.SplitSeq(f, []byte{'\n'}) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
+		}
+		if bytes.HasPrefix(line, cfPushPrefix) {
+			// The fast path, as for chatd's new_message (scanNewMessage).
+			if text, ok := scanString(line, `"data":{"t":"`); ok {
+				pc.onText(now, text)
+				continue
+			}
 		}
 		var r cfReply
 		if err := json.Unmarshal(line, &r); err != nil {
@@ -486,8 +495,9 @@ func (pb *peerBench) drain(ctx context.Context, d time.Duration, expected func()
 
 func (pc *peerConn) readLoop() {
 	defer close(pc.done)
+	var buf bytes.Buffer
 	for {
-		_, data, err := pc.ws.ReadMessage()
+		data, err := readFrame(pc.ws, &buf)
 		now := time.Now()
 		if err != nil {
 			if !pc.closing.Load() {

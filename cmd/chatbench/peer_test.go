@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/protocol"
 	"github.com/chatd/chatd/server"
 	"github.com/gorilla/websocket"
 )
@@ -420,6 +422,44 @@ func TestParsePeerText(t *testing.T) {
 	for _, bad := range []string{"", "hello", textMagic + "1 2", textMagic + "x 1 2 ", textMagic + "1 -1 2 ", textMagic + "1 1 0 "} {
 		if _, _, _, ok := parsePeerText(bad); ok {
 			t.Errorf("parsePeerText(%q) ok, want not", bad)
+		}
+	}
+}
+
+// TestScanNewMessageAgreesWithJSON: the readers' fast path reads what
+// encoding/json reads, and leaves what it does not know to it.
+func TestScanNewMessageAgreesWithJSON(t *testing.T) {
+	msg := func(room string, seq int64, text string) []byte {
+		p, _ := json.Marshal(chat.Message{
+			Room: room, Seq: seq, ID: "m_1", From: chat.User{ID: "u_1", Username: "text"},
+			Text: text, SentAt: time.Now(), ClientMsgID: `"room":"x"`,
+		})
+		f, _ := json.Marshal(protocol.Envelope{Type: protocol.TypeNewMessage, Payload: p})
+		return f
+	}
+	for _, tt := range []struct {
+		frame []byte
+		want  delivery
+	}{
+		{msg("r1", 42, textMagic+"123 x"), delivery{"r1", 42, textMagic + "123 x"}},
+		{msg("general", 7, `say "hi" \ "seq":9`), delivery{"general", 7, "say "}},
+		{msg("a", 1, "<&>"), delivery{"a", 1, ""}}, // json escapes < as \u003c: cut there
+	} {
+		got, ok := scanNewMessage(tt.frame)
+		if !ok || got != tt.want {
+			t.Errorf("scanNewMessage(%s) = %+v, %v; want %+v", tt.frame, got, ok, tt.want)
+		}
+		var env inbound
+		var full delivery
+		json.Unmarshal(tt.frame, &env)
+		json.Unmarshal(env.Payload, &full)
+		if full.Room != got.Room || full.Seq != got.Seq || !strings.HasPrefix(full.Text, got.Text) {
+			t.Errorf("scan %+v disagrees with encoding/json %+v", got, full)
+		}
+	}
+	for _, f := range []string{`{"type":"ack","id":"s1","payload":{}}`, `{"type":"new_message","payload":{"room":"r"}}`, `{"type":"new_message"`} {
+		if d, ok := scanNewMessage([]byte(f)); ok {
+			t.Errorf("scanNewMessage(%s) = %+v, want fallback", f, d)
 		}
 	}
 }
