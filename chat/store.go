@@ -168,5 +168,19 @@ type Store interface {
 	Close() error
 }
 
+// AsyncAppender is a Store that can take Appends without its caller
+// waiting for each commit, so that one connection can have many messages on
+// their way (pipelining) and the group commit sees them all.
+//
+// AppendAsync queues the Append and returns at once, without blocking for
+// long; done is called exactly once, with what Append would have returned,
+// after the message is durable (or the Append failed), from a goroutine of
+// the store's: it must not block. Appends queued one after another by one
+// goroutine are stored, and their done called, in the order they were
+// queued, so a sender's pipelined messages keep their order.
+type AsyncAppender interface {
+	AppendAsync(ctx context.Context, m NewMessage, done func(Message, bool, error))
+}
+
 // Unread counts are messages after the reader's marker that others sent and
 // that are not deleted.

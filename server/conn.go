@@ -83,6 +83,11 @@ type conn struct {
 	// request in hand and stops (its read deadline is now).
 	draining bool
 
+	// sending counts the pipelined sends whose commit has not been
+	// reported; sendSlots bounds them.
+	sending   sync.WaitGroup
+	sendSlots chan struct{}
+
 	// Owned by the reader goroutine.
 	current    string      // the seed's "current room"
 	badFrames  []time.Time // recent bad frames, oldest first
@@ -98,6 +103,7 @@ func newConn(s *Server, ws *websocket.Conn, w *wire, id identity) *conn {
 		user:       id.user,
 		tokenHash:  id.tokenHash,
 		flushed:    make(chan struct{}),
+		sendSlots:  make(chan struct{}, maxSendsInFlight),
 		rooms:      make(map[string]*room),
 		current:    chat.General,
 		lastTyping: make(map[string]time.Time),
@@ -453,6 +459,7 @@ func (h *hub) serve(c *conn) {
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
 	c.mu.Unlock()
 	readErr := c.readLoop()
+	c.sending.Wait() // pipelined sends: their acks go out before the close
 
 	// The reader is done. In a shutdown its last request has been answered
 	// and queued: flush the queue and say 1001, then wait for the client's

@@ -47,9 +47,17 @@ func init() {
 	}
 }
 
-// handle decodes, runs and answers one frame.
+// handle decodes, runs and answers one frame. A send_message goes to the
+// store without waiting for its commit when the store can take it so
+// (pipelining); every other request first waits for the connection's sends
+// in flight, so that replies keep the order of their requests.
 func (c *conn) handle(data []byte) {
 	env, err := protocol.Decode(data)
+	if err == nil && env.Type == protocol.TypeSendMessage && c.s.appender != nil {
+		c.sendPipelined(env)
+		return
+	}
+	c.sending.Wait()
 	if err != nil {
 		c.badFrame(env.ID, err)
 		return
@@ -62,6 +70,11 @@ func (c *conn) handle(data []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	ack, err := h(&request{ctx: ctx, c: c, env: env})
+	c.reply(env, ack, err)
+}
+
+// reply answers a request with its ack or error.
+func (c *conn) reply(env protocol.Envelope, ack any, err error) {
 	switch {
 	case err != nil:
 		if errors.As(err, new(payloadError)) {
@@ -78,6 +91,49 @@ func (c *conn) handle(data []byte) {
 	default:
 		c.enqueueBytes(frame(protocol.TypeAck, env.ID, ack))
 	}
+}
+
+// maxSendsInFlight bounds one connection's pipelined sends: beyond it the
+// reader waits for a commit before it reads on.
+const maxSendsInFlight = 64
+
+// sendPipelined hands a send_message to the store and returns; the store
+// reports the commit, and the ack (or error) is queued then. Sends leave in
+// the order they were read and the store reports them in that order, so
+// their acks do too.
+func (c *conn) sendPipelined(env protocol.Envelope) {
+	req := &request{c: c, env: env}
+	var p protocol.SendMessage
+	err := req.decode(&p)
+	if err == nil {
+		if p.Room == "" {
+			p.Room = c.current
+		}
+		err = c.s.allowSend(c.user)
+	}
+	if err != nil {
+		c.sending.Wait()
+		c.reply(env, nil, err)
+		return
+	}
+	c.sendSlots <- struct{}{}
+	c.sending.Add(1)
+	s := c.s
+	start := time.Now()
+	nm := chat.NewMessage{Room: p.Room, From: c.user, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: start}
+	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
+		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
+		if err == nil && created {
+			s.stored(m)
+		}
+		if err != nil {
+			c.reply(env, nil, err)
+		} else {
+			c.reply(env, protocol.MessageAck{Message: m}, nil)
+		}
+		<-c.sendSlots
+		c.sending.Done()
+	})
 }
 
 // payloadError marks a payload that did not decode or validate: a bad
@@ -109,12 +165,12 @@ func (req *request) sendMessage() (any, error) {
 	return protocol.MessageAck{Message: m}, nil
 }
 
-// send is the one path by which messages enter: rate limit, store, then
-// bus. The message is acknowledged only once Append has committed it.
+// send is the path by which messages enter over HTTP, and over a
+// WebSocket when the store cannot pipeline: rate limit, store, then bus.
+// The message is acknowledged only once Append has committed it.
 func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsgID string) (chat.Message, error) {
-	if s.limits != nil && !s.limits.allow(from.ID) {
-		s.metrics.rateLimited.Inc()
-		return chat.Message{}, chat.Errorf(chat.CodeRateLimited, "too many messages; at most %g per second", s.cfg.RateLimit)
+	if err := s.allowSend(from); err != nil {
+		return chat.Message{}, err
 	}
 	type result struct {
 		m       chat.Message
@@ -130,12 +186,26 @@ func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsg
 		return chat.Message{}, err
 	}
 	if res.created {
-		s.metrics.messagesStored.Inc()
-		s.hub.publish(roomTopic(room), busEvent{
-			Kind: evMessage, Room: room, Seq: res.m.Seq, Frame: frame(protocol.TypeNewMessage, "", res.m),
-		})
+		s.stored(res.m)
 	}
 	return res.m, nil
+}
+
+// allowSend applies the per-user rate limit.
+func (s *Server) allowSend(from chat.User) error {
+	if s.limits != nil && !s.limits.allow(from.ID) {
+		s.metrics.rateLimited.Inc()
+		return chat.Errorf(chat.CodeRateLimited, "too many messages; at most %g per second", s.cfg.RateLimit)
+	}
+	return nil
+}
+
+// stored publishes a newly committed message to every node.
+func (s *Server) stored(m chat.Message) {
+	s.metrics.messagesStored.Inc()
+	s.hub.publish(roomTopic(m.Room), busEvent{
+		Kind: evMessage, Room: m.Room, Seq: m.Seq, Frame: frame(protocol.TypeNewMessage, "", m),
+	})
 }
 
 // joinRoom serves join_room and change_room; both make the room the

@@ -122,15 +122,17 @@ func setDefault[T comparable](field *T, def T) {
 // Server serves chatd's HTTP API, WebSockets and web app. New does not
 // listen; serve Handler() with an http.Server.
 type Server struct {
-	cfg     Config
-	store   chat.Store
-	bus     chat.Bus
-	log     *slog.Logger
-	metrics *metrics
-	hub     *hub
-	auth    *auth
-	limits  *limiterSet // per-user message rate
-	handler http.Handler
+	cfg   Config
+	store chat.Store
+	// appender is store when it can take pipelined sends, else nil.
+	appender chat.AsyncAppender
+	bus      chat.Bus
+	log      *slog.Logger
+	metrics  *metrics
+	hub      *hub
+	auth     *auth
+	limits   *limiterSet // per-user message rate
+	handler  http.Handler
 }
 
 // New returns a Server; it subscribes to the bus's cluster-wide topics.
@@ -146,6 +148,7 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		metrics: newMetrics(cfg.Registry),
 	}
+	s.appender, _ = cfg.Store.(chat.AsyncAppender)
 	s.auth = newAuth(s)
 	if cfg.RateLimit > 0 {
 		s.limits = newLimiterSet(cfg.RateLimit, int(2*cfg.RateLimit+0.5))

@@ -20,7 +20,7 @@ const maxAppendBatch = 256
 type appendReq struct {
 	ctx  context.Context
 	nm   chat.NewMessage
-	done chan struct{} // closed when the fields below are set
+	then func(chat.Message, bool, error) // called once the fields below are set
 
 	msg     chat.Message
 	created bool
@@ -180,7 +180,7 @@ func (s *Store) commitAppends(batch []*appendReq) {
 			if err != nil {
 				r.msg, r.created, r.err = chat.Message{}, false, err
 			}
-			close(r.done)
+			r.finish()
 		}
 		return
 	}
@@ -279,6 +279,15 @@ func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Messag
 		}
 	}
 	return chat.Message{}, false, fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", nm.Room)
+}
+
+// finish reports the outcome.
+func (r *appendReq) finish() {
+	if r.err != nil {
+		r.then(chat.Message{}, false, mapErr("append", r.err))
+		return
+	}
+	r.then(r.msg, r.created, nil)
 }
 
 // undoneAlone reports whether an Append that failed with err left the

@@ -66,23 +66,36 @@ func loadMessage(ctx context.Context, q querier, room string, seq int64) (chat.M
 // is durable (synchronous=FULL) before Append returns. Concurrent Appends
 // share one transaction and so one fsync (group commit, see appender.go).
 func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
-	if err := s.enter(); err != nil {
-		return chat.Message{}, false, err
+	type result struct {
+		m       chat.Message
+		created bool
+		err     error
 	}
-	defer s.exit()
-	req := &appendReq{ctx: ctx, nm: nm, done: make(chan struct{})}
+	done := make(chan result, 1)
+	s.AppendAsync(ctx, nm, func(m chat.Message, created bool, err error) { done <- result{m, created, err} })
+	// Once queued, wait for the outcome even if ctx ends: the message may
+	// be committed, and the caller must not be told otherwise.
+	r := <-done
+	return r.m, r.created, r.err
+}
+
+// AppendAsync implements chat.AsyncAppender: the appender takes requests
+// in the order they were queued and reports them in that order.
+func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
+	if err := s.enter(); err != nil {
+		done(chat.Message{}, false, err)
+		return
+	}
+	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) {
+		s.exit()
+		done(m, created, err)
+	}}
 	select {
 	case s.writes <- req:
 	case <-ctx.Done():
-		return chat.Message{}, false, mapErr("append", ctx.Err())
+		s.exit()
+		done(chat.Message{}, false, mapErr("append", ctx.Err()))
 	}
-	// Once queued, wait for the outcome even if ctx ends: the message may
-	// be committed, and the caller must not be told otherwise.
-	<-req.done
-	if req.err != nil {
-		return chat.Message{}, false, mapErr("append", req.err)
-	}
-	return req.msg, req.created, nil
 }
 
 // History returns a page of room's messages for userID, ascending, and
