@@ -66,6 +66,8 @@ type config struct {
 	pingInterval   time.Duration
 	pongWait       time.Duration
 	maxFrameBytes  int64
+	writeDelay     time.Duration
+	pprofAddr      string
 }
 
 // parseConfig reads flags, then fills each flag not given from its
@@ -89,6 +91,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.pingInterval, "ping-interval", server.DefaultPingInterval, "interval between WebSocket pings")
 	fs.DurationVar(&c.pongWait, "pong-wait", server.DefaultPongWait, "close a connection whose pong is this late")
 	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
+	fs.DurationVar(&c.writeDelay, "write-delay", 0, "how long a flusher gathers frames before writing them (0: no wait)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (loopback only, e.g. 127.0.0.1:6060); off when empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -124,6 +128,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("--ping-interval and --pong-wait must be positive")
 	case c.maxFrameBytes < 1024:
 		return c, errors.New("--max-frame-bytes must be at least 1024")
+	case c.writeDelay < 0 || c.writeDelay > time.Second:
+		return c, errors.New("--write-delay must be between 0 and 1s")
+	case c.pprofAddr != "" && !loopbackAddr(c.pprofAddr):
+		return c, fmt.Errorf("--pprof-addr %q: profiles are served on loopback only", c.pprofAddr)
 	}
 	return c, nil
 }
@@ -204,6 +212,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PingInterval:   c.pingInterval,
 		PongWait:       c.pongWait,
 		MaxFrameBytes:  c.maxFrameBytes,
+		WriteDelay:     c.writeDelay,
 	})
 	if err != nil {
 		return err
@@ -220,6 +229,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
+	if c.pprofAddr != "" {
+		stop, err := servePprof(c.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	storeAttr := slog.String("data_dir", c.dataDir)
 	if c.postgresURL != "" {
 		storeAttr = slog.String("store", "postgres") // the URL may hold a password
