@@ -426,8 +426,10 @@ func (c *conn) takeRooms() map[string]*room {
 	return rooms
 }
 
-// serve runs the connection until it closes: welcome, then the reader loop
-// in this goroutine, while a flusher writes what is queued.
+// serve registers the connection and runs it in a goroutine of its own,
+// so that the HTTP server's goroutine, with its deep stack, its request and
+// its buffers, ends with the upgrade instead of living as long as the
+// WebSocket.
 func (h *hub) serve(c *conn) {
 	lu, ok := h.register(c)
 	if !ok { // shutting down: nobody else writes to the socket yet
@@ -436,6 +438,12 @@ func (h *hub) serve(c *conn) {
 		c.ws.Close()
 		return
 	}
+	go h.run(c, lu)
+}
+
+// run runs a registered connection until it closes: welcome, then the
+// reader loop in this goroutine, while a flusher writes what is queued.
+func (h *hub) run(c *conn, lu *localUser) {
 	defer h.connsWG.Done()
 	h.s.metrics.connections.Inc()
 	h.s.metrics.connectsTotal.Inc()

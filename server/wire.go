@@ -165,5 +165,16 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = newWire(nc)
+	if brw.Reader.Buffered() == 0 {
+		// gorilla reads through this buffer for as long as the socket lives;
+		// frame headers and small requests fit in a small one, and larger
+		// payloads are read past it. (Bytes already buffered make the
+		// upgrade fail anyway.)
+		brw = bufio.NewReadWriter(bufio.NewReaderSize(h.wire, readBufferSize), brw.Writer)
+	}
 	return h.wire, brw, nil
 }
+
+// readBufferSize is a connection's read buffer: above 256 bytes, or
+// gorilla allocates its own 4 KiB.
+const readBufferSize = 512
