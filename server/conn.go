@@ -426,10 +426,10 @@ func (c *conn) takeRooms() map[string]*room {
 	return rooms
 }
 
-// serve registers the connection and runs it in a goroutine of its own,
-// so that the HTTP server's goroutine, with its deep stack, its request and
-// its buffers, ends with the upgrade instead of living as long as the
-// WebSocket.
+// serve registers the connection, queues its welcome and leaves it to a
+// goroutine of its own. The welcome's store calls run here, on the HTTP
+// server's goroutine, which ends with them: the connection's long-lived
+// reader starts with a small stack, and an idle one keeps it small.
 func (h *hub) serve(c *conn) {
 	lu, ok := h.register(c)
 	if !ok { // shutting down: nobody else writes to the socket yet
@@ -438,16 +438,8 @@ func (h *hub) serve(c *conn) {
 		c.ws.Close()
 		return
 	}
-	go h.run(c, lu)
-}
-
-// run runs a registered connection until it closes: welcome, then the
-// reader loop in this goroutine, while a flusher writes what is queued.
-func (h *hub) run(c *conn, lu *localUser) {
-	defer h.connsWG.Done()
 	h.s.metrics.connections.Inc()
 	h.s.metrics.connectsTotal.Inc()
-	defer h.s.metrics.connections.Dec()
 
 	welcome, err := h.welcome(c)
 	if err != nil {
@@ -466,6 +458,14 @@ func (h *hub) run(c *conn, lu *localUser) {
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
 	c.mu.Unlock()
+	go h.run(c, lu)
+}
+
+// run reads and serves the connection's requests until it closes, while a
+// flusher writes what is queued, and then cleans up.
+func (h *hub) run(c *conn, lu *localUser) {
+	defer h.connsWG.Done()
+	defer h.s.metrics.connections.Dec()
 	readErr := c.readLoop()
 	c.sending.Wait() // pipelined sends: their acks go out before the close
 
