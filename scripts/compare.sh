@@ -116,8 +116,12 @@ else
 	if [ -n "$(git status --porcelain -- . ':!docs' ':!scripts')" ]; then chatd_label="$chatd_label+dirty"; fi
 fi
 
+has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+
 # gorilla/websocket examples/chat, unchanged, as its own module.
-if [ -n "${GORILLA_BIN:-}" ]; then
+if ! has "$servers" gorilla; then
+	gorilla=none
+elif [ -n "${GORILLA_BIN:-}" ]; then
 	gorilla=$GORILLA_BIN
 else
 	dir=$(go mod download -json github.com/gorilla/websocket@v1.5.3 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -132,7 +136,9 @@ else
 	gorilla=$tmp/gorilla
 fi
 
-if [ -n "${CENTRIFUGO_BIN:-}" ]; then
+if ! has "$servers" centrifugo; then
+	centrifugo=none
+elif [ -n "${CENTRIFUGO_BIN:-}" ]; then
 	centrifugo=$CENTRIFUGO_BIN
 else
 	GOWORK=off GOBIN=$tmp GOFLAGS=-mod=mod go install \
@@ -140,7 +146,7 @@ else
 		github.com/centrifugal/centrifugo/v6@v6.9.1
 	centrifugo=$tmp/centrifugo
 fi
-log "chatd $chatd_label; gorilla examples/chat v1.5.3; centrifugo $("$centrifugo" version 2>/dev/null | head -1)"
+log "chatd $chatd_label; gorilla examples/chat v1.5.3; centrifugo $("$centrifugo" version 2>/dev/null | head -1 || true)"
 
 # --- Servers ------------------------------------------------------------------
 
@@ -249,8 +255,6 @@ storm() {
 	[ $rc -eq 0 ] || failed_runs=$((failed_runs + 1))
 	record chatd storm "$round" 0 "$rc" "$out"
 }
-
-has() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
 
 log "results: $results"
 for round in $(seq "$rounds"); do

@@ -20,6 +20,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -226,13 +227,15 @@ func closes(r *Report) float64 {
 
 func writeMarkdown(w io.Writer, runs []Run) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	var labels, loadavgs []string
+	var labels []string
+	var loadavgs []float64
 	for _, r := range runs {
 		if r.Chatd != "" && !slices.Contains(labels, r.Chatd) {
 			labels = append(labels, r.Chatd)
 		}
-		if la, _, _ := strings.Cut(r.LoadAvg, " "); la != "" {
-			loadavgs = append(loadavgs, la)
+		la, _, _ := strings.Cut(r.LoadAvg, " ")
+		if v, err := strconv.ParseFloat(la, 64); err == nil {
+			loadavgs = append(loadavgs, v)
 		}
 	}
 	slices.Sort(loadavgs)
@@ -316,14 +319,14 @@ func writeMarkdown(w io.Writer, runs []Run) {
 	}
 }
 
-func spread(sorted []string) string {
+func spread(sorted []float64) string {
 	switch len(sorted) {
 	case 0:
 		return "unknown"
 	case 1:
-		return sorted[0]
+		return fmt.Sprintf("%.2f", sorted[0])
 	}
-	return sorted[0] + "–" + sorted[len(sorted)-1]
+	return fmt.Sprintf("%.2f–%.2f", sorted[0], sorted[len(sorted)-1])
 }
 
 func offeredRates(runs []Run) []float64 {

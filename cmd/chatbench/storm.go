@@ -18,6 +18,13 @@ import (
 // largest.
 const stormHistoryLimit = 100
 
+// A refused history page is asked for again after stormRetryPause,
+// doubling, at most stormHistoryRetries times per client.
+const (
+	stormRetryPause     = 50 * time.Millisecond
+	stormHistoryRetries = 20
+)
+
 // StormReport is what a --storm run measured: how long chatd takes, after
 // a restart, until every client is back and caught up.
 type StormReport struct {
@@ -38,6 +45,9 @@ type StormReport struct {
 	Fetched         int64          `json:"messages_fetched"`
 	DialRetries     int64          `json:"dial_retries"`
 	Gaps            int64          `json:"gaps"` // fetched pages that skipped a seq
+	// HistoryErrors counts refused history requests by error code; each
+	// was asked again.
+	HistoryErrors map[string]int64 `json:"history_errors"`
 
 	ConnErrors map[string]int64 `json:"connection_errors"`
 	OK         bool             `json:"ok"`
@@ -56,6 +66,7 @@ func (r *StormReport) WriteText(w io.Writer) {
 	p("storm       all welcomed %.2fs  all caught up %.2fs  dial retries %d", r.WelcomedSeconds, r.CaughtUpSeconds, r.DialRetries)
 	p("catch-up    p50 %.0fms  p90 %.0fms  p99 %.0fms  max %.0fms  pages %d  messages %d  gaps %d",
 		r.CatchUp.P50, r.CatchUp.P90, r.CatchUp.P99, r.CatchUp.Max, r.HistoryPages, r.Fetched, r.Gaps)
+	p("refusals    history %s", counts(r.HistoryErrors))
 	p("connections errors %s", counts(r.ConnErrors))
 	if r.OK {
 		p("result      OK")
@@ -159,10 +170,23 @@ func RunStorm(ctx context.Context, cfg Config) (*StormReport, error) {
 		mu.Unlock()
 		storeMax(&lastWelcome, time.Now().UnixNano())
 		after, upTo := resume[i], c.welcomeSeq
+		refused := 0
 		for after < upTo {
 			env, err := c.request(ctx, protocol.TypeHistory, protocol.History{Room: c.room.name, AfterSeq: &after, Limit: stormHistoryLimit})
 			if err != nil {
 				return err
+			}
+			if env.Type == protocol.TypeError {
+				// A refusal (say "unavailable" while the store is swamped):
+				// count it and try again after a pause, as a client would.
+				b.errCodes.Add(errorCode(env.Payload))
+				if refused++; refused > stormHistoryRetries {
+					return fmt.Errorf("%s: history refused %d times: %s", c.user, refused, env.Payload)
+				}
+				if !sleepCtx(ctx, stormRetryPause<<min(refused, 4)) {
+					return ctx.Err()
+				}
+				continue
 			}
 			if env.Type != protocol.TypeAck {
 				return fmt.Errorf("%s: history: %s %s", c.user, env.Type, env.Payload)
@@ -190,13 +214,14 @@ func RunStorm(ctx context.Context, cfg Config) (*StormReport, error) {
 	})
 	clients = again
 	if err != nil {
-		return nil, fmt.Errorf("storm: %w", err)
+		return nil, fmt.Errorf("storm: %w (history refusals: %s)", err, counts(b.errCodes.Snapshot()))
 	}
 	rep.WelcomedSeconds = time.Unix(0, lastWelcome.Load()).Sub(ready).Seconds()
 	rep.CaughtUpSeconds = time.Unix(0, lastCaughtUp.Load()).Sub(ready).Seconds()
 	rep.CatchUp = catchUp.Summary()
 	rep.HistoryPages, rep.Fetched, rep.DialRetries, rep.Gaps = pages.Load(), fetched.Load(), retries.Load(), gaps.Load()
 	rep.ConnErrors = b.connErrs.Snapshot()
+	rep.HistoryErrors = b.errCodes.Snapshot()
 	if want := int64(cfg.Users) * int64(cfg.Messages); rep.Fetched != want {
 		rep.Failures = append(rep.Failures, fmt.Sprintf("caught up %d messages, want %d (users x messages)", rep.Fetched, want))
 	}
