@@ -70,6 +70,12 @@ type conn struct {
 	scheduled bool   // on the flusher's list
 	started   bool   // the welcome is queued: flushing may begin
 	writing   bool   // a write is in progress (flusher or blocking); only it may take out
+	// stalled: the socket's buffer is full, so the client is behind, and a
+	// blocking write is waiting for it to read. Frames queued meanwhile are
+	// what the queue's frame bound counts: frames that only wait for their
+	// flusher's turn (a burst from one group commit, say) are the server's
+	// backlog, not the client's.
+	stalled   bool
 	closing   bool
 	closeCode int // 0: no close frame (the peer is gone or closed first)
 	closeText string
@@ -122,17 +128,23 @@ func (c *conn) scheduleLocked() {
 }
 
 // admitLocked applies the queue bound to a frame of size bytes: false if it
-// must not be queued (dropped, or the connection is now closing).
+// must not be queued (dropped, or the connection is now closing). The byte
+// bound always applies, the frame bound while the client is behind
+// (stalled).
 func (c *conn) admitLocked(size int, kind frameKind) bool {
 	if c.closing {
 		return false
 	}
 	cfg := &c.s.cfg
-	if kind == frameEphemeral && (2*c.outFrames >= cfg.QueueFrames || 2*(len(c.out)+size) > cfg.QueueBytes) {
+	frames, bytes := 0, len(c.out)+size
+	if c.stalled {
+		frames = c.outFrames + 1
+	}
+	if kind == frameEphemeral && (2*frames > cfg.QueueFrames || 2*bytes > cfg.QueueBytes) {
 		c.s.metrics.ephemeralDropped.Inc()
 		return false
 	}
-	if c.outFrames >= cfg.QueueFrames || len(c.out)+size > cfg.QueueBytes {
+	if frames > cfg.QueueFrames || bytes > cfg.QueueBytes {
 		c.s.metrics.slowConsumers.Inc()
 		c.closeLocked(websocket.CloseTryAgainLater, "try again later", true)
 		return false
@@ -270,6 +282,9 @@ func (c *conn) flush() {
 	case err == nil:
 		c.wrote(buf, last)
 	case err == errWouldBlock:
+		c.mu.Lock()
+		c.stalled = true
+		c.mu.Unlock()
 		go c.writeSlow(buf, n, last)
 	default:
 		c.writeFailed(buf)
@@ -294,7 +309,7 @@ func (c *conn) writeSlow(buf []byte, off int, last bool) {
 		}
 		buf, last = c.takeLocked()
 		if len(buf) == 0 {
-			c.writing = false
+			c.writing, c.stalled = false, false // caught up
 			c.mu.Unlock()
 			if last {
 				c.finish()

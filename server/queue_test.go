@@ -35,9 +35,11 @@ func serverSideWS(t *testing.T) *websocket.Conn {
 	return ws
 }
 
-// TestQueuePolicy: messages fill the queue to its bound and then close the
-// connection with 1013; presence and typing stop at half the bound and are
-// dropped, never closing anything.
+// TestQueuePolicy: while a client is behind (its socket full), messages
+// fill the queue to its bound and then close the connection with 1013;
+// presence and typing stop at half the bound and are dropped, never
+// closing anything. Frames that only wait for the flusher's turn are held
+// to the byte bound alone.
 func TestQueuePolicy(t *testing.T) {
 	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
 	newTestConn := func() *conn {
@@ -45,6 +47,7 @@ func TestQueuePolicy(t *testing.T) {
 		return &conn{s: s, ws: ws, wire: newWire(ws.NetConn())} // not started: nothing is written
 	}
 	c := newTestConn()
+	c.stalled = true
 	msg := []byte("m")
 	eph := []byte("p")
 
@@ -72,7 +75,18 @@ func TestQueuePolicy(t *testing.T) {
 			c.closing, c.closeCode, c.outFrames)
 	}
 
-	// The byte bound works alike.
+	// A client that keeps up is not cut off by a burst of frames that
+	// arrived before its flusher's turn.
+	c = newTestConn()
+	for range 3 * s.cfg.QueueFrames {
+		c.queueFrame(msg, frameMessage)
+	}
+	if c.closing || c.outFrames != 3*s.cfg.QueueFrames {
+		t.Fatalf("a burst for a client that is not behind: closing=%v, %d queued; want all %d queued",
+			c.closing, c.outFrames, 3*s.cfg.QueueFrames)
+	}
+
+	// The byte bound works alike, stalled or not.
 	s.cfg = Config{QueueFrames: 100, QueueBytes: 10}
 	c = newTestConn()
 	c.queueFrame(make([]byte, 4), frameEphemeral)
