@@ -352,7 +352,8 @@ const (
 var colors = map[string]string{"chatd": "#d62728", "gorilla": "#1f77b4", "centrifugo": "#2ca02c"}
 
 // writeSVG draws the sweep runs: median deliveries/s (linear) and median
-// e2e p99 (log scale) against offered msg/s, one line per server.
+// e2e p99 (log scale) against offered msg/s (log scale), one line per
+// server, with the ideal (every delivery made) dashed.
 func writeSVG(w io.Writer, runs []Run) {
 	sweep := filter(runs, func(r Run) bool { return r.Load == "sweep" && r.Report != nil })
 	rates := offeredRates(sweep)
@@ -378,7 +379,9 @@ func writeSVG(w io.Writer, runs []Run) {
 			subs = math.Max(subs, float64(r.Report.Expected)/float64(r.Report.Sent))
 		}
 	}
-	xMax := rates[len(rates)-1] * 1.05
+	// Offered rates span decades: a log x axis keeps the low ones apart.
+	lx0, lx1 := math.Log10(rates[0]/1.25), math.Log10(rates[len(rates)-1]*1.25)
+	xf := func(v float64) float64 { return (math.Log10(v) - lx0) / (lx1 - lx0) * panelW }
 	series := func(f func(*Report) float64) map[string][][2]float64 {
 		out := map[string][][2]float64{}
 		for _, s := range srv {
@@ -404,22 +407,21 @@ func writeSVG(w io.Writer, runs []Run) {
 	yMax = niceCeil(math.Max(yMax, 1) * 1.1)
 	x0 := marginL
 	lin := func(v float64) float64 { return marginT + panelH - v/yMax*panelH }
-	axes(w, x0, "offered msg/s", "deliveries/s", rates, xMax, ticksLinear(yMax), lin, func(v float64) string { return group(fmt.Sprintf("%.0f", v)) })
+	axes(w, x0, "offered msg/s (log)", "deliveries/s", rates, xf, ticksLinear(yMax), lin, func(v float64) string { return group(fmt.Sprintf("%.0f", v)) })
 	if subs > 0 {
+		// The ideal, offered x subscribers, up to where it leaves the panel.
 		var pts [][2]float64
 		for _, off := range rates {
-			if off*subs <= yMax {
-				pts = append(pts, [2]float64{off, off * subs})
+			if off*subs > yMax {
+				pts = append(pts, [2]float64{yMax / subs, yMax})
+				break
 			}
+			pts = append(pts, [2]float64{off, off * subs})
 		}
-		polyline(w, x0, xMax, lin, pts, "#999", `stroke-dasharray="4 4"`)
-		if len(pts) > 0 {
-			last := pts[len(pts)-1]
-			fmt.Fprintf(w, `<text x="%.1f" y="%.1f" fill="#777">ideal: offered × %.0f</text>`+"\n", x0+last[0]/xMax*panelW-60, lin(last[1])-8, subs)
-		}
+		polyline(w, x0, xf, lin, pts, "#999", `stroke-dasharray="4 4"`)
 	}
 	for _, s := range srv {
-		polyline(w, x0, xMax, lin, deliv[s], colorOf(s), "")
+		polyline(w, x0, xf, lin, deliv[s], colorOf(s), "")
 	}
 
 	// Right: e2e p99 in ms, log scale.
@@ -447,9 +449,9 @@ func writeSVG(w io.Writer, runs []Run) {
 		yt = append(yt, math.Pow(10, d))
 	}
 	x1 := marginL + panelW + gap
-	axes(w, x1, "offered msg/s", "end-to-end p99 (ms, log)", rates, xMax, yt, logY, func(v float64) string { return group(fmt.Sprintf("%g", v)) })
+	axes(w, x1, "offered msg/s (log)", "end-to-end p99 (ms, log)", rates, xf, yt, logY, func(v float64) string { return group(fmt.Sprintf("%g", v)) })
 	for _, s := range srv {
-		polyline(w, x1, xMax, logY, p99[s], colorOf(s), "")
+		polyline(w, x1, xf, logY, p99[s], colorOf(s), "")
 	}
 
 	// Legend.
@@ -458,6 +460,11 @@ func writeSVG(w io.Writer, runs []Run) {
 		y := marginT + panelH + 48
 		fmt.Fprintf(w, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="2.5"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
 			x, y, x+24, y, colorOf(s), x+30, y+4, esc(s))
+	}
+	if subs > 0 {
+		x, y := marginL+float64(len(srv))*130, marginT+panelH+48
+		fmt.Fprintf(w, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999" stroke-width="2.5" stroke-dasharray="4 4"/><text x="%.0f" y="%.0f">ideal: offered × %.0f subscribers</text>`+"\n",
+			x, y, x+24, y, x+30, y+4, subs)
 	}
 	fmt.Fprintln(w, "</svg>")
 }
@@ -470,7 +477,7 @@ func colorOf(s string) string {
 }
 
 // axes draws one panel's frame, grid, ticks and titles.
-func axes(w io.Writer, x0 float64, xTitle, yTitle string, xt []float64, xMax float64, yt []float64, y func(float64) float64, yLabel func(float64) string) {
+func axes(w io.Writer, x0 float64, xTitle, yTitle string, xt []float64, xf func(float64) float64, yt []float64, y func(float64) float64, yLabel func(float64) string) {
 	top, bottom := marginT, marginT+panelH
 	fmt.Fprintf(w, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#333"/>`+"\n", x0, top, panelW, panelH)
 	for _, v := range yt {
@@ -482,7 +489,7 @@ func axes(w io.Writer, x0 float64, xTitle, yTitle string, xt []float64, xMax flo
 			x0+1, yy, x0+panelW-1, yy, x0-6, yy+4, yLabel(v))
 	}
 	for _, v := range xt {
-		xx := x0 + v/xMax*panelW
+		xx := x0 + xf(v)
 		fmt.Fprintf(w, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#333"/><text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`+"\n",
 			xx, bottom, xx, bottom+5, xx, bottom+19, group(fmt.Sprintf("%.0f", v)))
 	}
@@ -490,20 +497,20 @@ func axes(w io.Writer, x0 float64, xTitle, yTitle string, xt []float64, xMax flo
 	fmt.Fprintf(w, `<text x="%.0f" y="%.0f" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x0+panelW/2, top-8, esc(yTitle))
 }
 
-func polyline(w io.Writer, x0, xMax float64, y func(float64) float64, pts [][2]float64, color, extra string) {
+func polyline(w io.Writer, x0 float64, xf func(float64) float64, y func(float64) float64, pts [][2]float64, color, extra string) {
 	if len(pts) == 0 {
 		return
 	}
 	var b strings.Builder
 	for _, pt := range pts {
-		fmt.Fprintf(&b, "%.1f,%.1f ", x0+pt[0]/xMax*panelW, y(pt[1]))
+		fmt.Fprintf(&b, "%.1f,%.1f ", x0+xf(pt[0]), y(pt[1]))
 	}
 	fmt.Fprintf(w, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.5" %s/>`+"\n", strings.TrimSpace(b.String()), color, extra)
 	if extra != "" {
 		return
 	}
 	for _, pt := range pts {
-		fmt.Fprintf(w, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", x0+pt[0]/xMax*panelW, y(pt[1]), color)
+		fmt.Fprintf(w, `<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>`+"\n", x0+xf(pt[0]), y(pt[1]), color)
 	}
 }
 

@@ -70,7 +70,7 @@ func TestSVGIsWellFormed(t *testing.T) {
 	if lines != 3 {
 		t.Errorf("%d polylines, want 3", lines)
 	}
-	if !strings.Contains(string(data), "ideal: offered × 1000") {
+	if !strings.Contains(string(data), "ideal: offered × 1000 subscribers") {
 		t.Errorf("no ideal line label for 1000 subscribers")
 	}
 }
