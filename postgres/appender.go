@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +25,7 @@ const appendTimeout = 5 * time.Second
 type appendReq struct {
 	ctx  context.Context
 	nm   chat.NewMessage
-	done chan struct{} // closed when the fields below are set
+	then func(chat.Message, bool, error) // called once the fields below are set
 
 	msg     chat.Message
 	created bool
@@ -71,19 +73,24 @@ FROM (VALUES (1)) one
 LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 
 // runAppender is one of the store's group commits: it takes the Appends
-// waiting together and stores them in one transaction, sent as one batch,
-// so that the round trips and the WAL flush that makes them durable are
-// paid once per batch instead of once per message. Several appenders run
-// at once, so that one batch runs while another waits for its commit.
-func (s *Store) runAppender() {
+// waiting together in queue and stores them in one transaction, sent as
+// one batch, so that the round trips and the WAL flush that makes them
+// durable are paid once per batch instead of once per message. It reports
+// each batch's Appends in the order it took them, before the next batch.
+//
+// Several appenders share the queue of Append, so that one batch runs
+// while another waits for its commit. AppendAsync's queues (lanes) have
+// one each, as its order is a promise: two batches of one room at once
+// could store a sender's later message first.
+func (s *Store) runAppender(queue <-chan *appendReq) {
 	defer s.appendersDone.Done()
 	batch := make([]*appendReq, 0, maxAppendBatch)
-	for r := range s.appends {
+	for r := range queue {
 		batch = append(batch[:0], r)
 	gather:
 		for len(batch) < maxAppendBatch {
 			select {
-			case r, ok := <-s.appends:
+			case r, ok := <-queue:
 				if !ok {
 					break gather
 				}
@@ -97,8 +104,8 @@ func (s *Store) runAppender() {
 	}
 }
 
-// commitAppends stores batch and reports each Append's outcome once the
-// commit has returned. An Append that is refused (not a member, a
+// commitAppends stores batch and reports each Append's outcome, in batch
+// order, once the commit has returned. An Append that is refused (not a member, a
 // repeated client id) is decided by its statement and changes nothing.
 // Any error aborts the transaction: if the database is unavailable all
 // fail, otherwise each Append is tried again in a transaction of its own,
@@ -113,7 +120,7 @@ func (s *Store) commitAppends(batch []*appendReq) {
 			if err != nil {
 				r.msg, r.created, r.err = chat.Message{}, false, err
 			}
-			close(r.done)
+			r.finish()
 		}
 		return
 	}
@@ -220,4 +227,80 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		return fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", r.msg.Room)
 	}
 	return nil
+}
+
+// finish reports the outcome.
+func (r *appendReq) finish() {
+	if r.err != nil {
+		r.then(chat.Message{}, false, mapErr("append", r.err))
+		return
+	}
+	r.then(r.msg, r.created, nil)
+}
+
+// lanes is AppendAsync's ordering: each room's Appends go to one lane
+// (an appender of its own), so that they are stored in queue order, and
+// the outcomes of all lanes are reported in queue order through tickets,
+// so that a sender who writes to two rooms hears back in the order it
+// wrote. Lanes run at once, like Append's appenders.
+type lanes struct {
+	seed maphash.Seed
+
+	qmu    sync.Mutex // guards the following, and orders the lanes' queues
+	queues []chan *appendReq
+	next   uint64 // the next Append's ticket
+
+	rmu      sync.Mutex // guards the following
+	reported uint64     // the ticket to report next
+	waiting  map[uint64]func()
+}
+
+func newLanes(n int) *lanes {
+	l := &lanes{seed: maphash.MakeSeed(), queues: make([]chan *appendReq, n), waiting: map[uint64]func(){}}
+	for i := range l.queues {
+		l.queues[i] = make(chan *appendReq, maxAppendBatch)
+	}
+	return l
+}
+
+// queue hands r to its room's lane; report then reports its outcome once
+// every Append queued before it has been reported.
+func (l *lanes) queue(ctx context.Context, r *appendReq, report func(chat.Message, bool, error)) {
+	l.qmu.Lock()
+	ticket := l.next
+	l.next++
+	r.then = func(m chat.Message, created bool, err error) {
+		l.report(ticket, func() { report(m, created, err) })
+	}
+	q := l.queues[maphash.String(l.seed, r.nm.Room)%uint64(len(l.queues))]
+	select {
+	case q <- r: // in ticket order: qmu is held
+		l.qmu.Unlock()
+	case <-ctx.Done():
+		l.qmu.Unlock()
+		r.then(chat.Message{}, false, mapErr("append", ctx.Err()))
+	}
+}
+
+// report runs fn, the report of ticket, in ticket order.
+func (l *lanes) report(ticket uint64, fn func()) {
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	l.waiting[ticket] = fn
+	for {
+		fn, ok := l.waiting[l.reported]
+		if !ok {
+			return
+		}
+		delete(l.waiting, l.reported)
+		l.reported++
+		fn()
+	}
+}
+
+// close ends the lanes' appenders once they have drained their queues.
+func (l *lanes) close() {
+	for _, q := range l.queues {
+		close(q)
+	}
 }

@@ -72,11 +72,17 @@ func loadMessageForUpdate(ctx context.Context, tx pgx.Tx, room string, seq int64
 // commit has. Concurrent Appends share one transaction, one round trip
 // and one commit (group commit, see appender.go).
 func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
+	type result struct {
+		m       chat.Message
+		created bool
+		err     error
+	}
+	done := make(chan result, 1)
 	if err := s.enter(); err != nil {
 		return chat.Message{}, false, err
 	}
 	defer s.exit()
-	req := &appendReq{ctx: ctx, nm: nm, done: make(chan struct{})}
+	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) { done <- result{m, created, err} }}
 	select {
 	case s.appends <- req:
 	case <-ctx.Done():
@@ -84,11 +90,21 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 	}
 	// Once queued, wait for the outcome even if ctx ends: the message may
 	// be committed, and the caller must not be told otherwise.
-	<-req.done
-	if req.err != nil {
-		return chat.Message{}, false, mapErr("append", req.err)
+	r := <-done
+	return r.m, r.created, r.err
+}
+
+// AppendAsync implements chat.AsyncAppender: Appends are stored, and
+// reported, in the order they were queued (see lanes).
+func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
+	if err := s.enter(); err != nil {
+		done(chat.Message{}, false, err)
+		return
 	}
-	return req.msg, req.created, nil
+	s.lanes.queue(ctx, &appendReq{ctx: ctx, nm: nm}, func(m chat.Message, created bool, err error) {
+		s.exit()
+		done(m, created, err)
+	})
 }
 
 // History returns a page of room's messages for userID, ascending, and

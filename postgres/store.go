@@ -30,13 +30,17 @@ import (
 // hanging it.
 const defaultConnectTimeout = 5 * time.Second
 
-var _ chat.Store = (*Store)(nil)
+var (
+	_ chat.Store         = (*Store)(nil)
+	_ chat.AsyncAppender = (*Store)(nil)
+)
 
 // Store is a chat.Store backed by a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
 
-	appends       chan *appendReq // to the appenders
+	appends       chan *appendReq // Append's, to its appenders
+	lanes         *lanes          // AppendAsync's, to their appenders
 	appendersDone sync.WaitGroup
 
 	// mu guards closed. Every method holds it for reading while it runs, so
@@ -77,12 +81,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, mapErr("open "+where, fmt.Errorf("migrate: %w", err))
 	}
-	s := &Store{pool: pool, appends: make(chan *appendReq, maxAppendBatch)}
-	// Half the pool's connections at most, so that reads and other writes
-	// always find one.
-	for range max(1, cfg.MaxConns/2) {
-		s.appendersDone.Add(1)
-		go s.runAppender()
+	// Half the pool's connections at most for Appends, so that reads and
+	// other writes always find one. A server uses Append or AppendAsync,
+	// not both.
+	n := max(1, int(cfg.MaxConns)/2)
+	s := &Store{pool: pool, appends: make(chan *appendReq, maxAppendBatch), lanes: newLanes(n)}
+	for i := range n {
+		s.appendersDone.Add(2)
+		go s.runAppender(s.appends)
+		go s.runAppender(s.lanes.queues[i])
 	}
 	return s, nil
 }
@@ -115,6 +122,7 @@ func (s *Store) Close() error {
 	// No Append is in flight (each holds the read lock until it has its
 	// outcome): the appenders can stop.
 	close(s.appends)
+	s.lanes.close()
 	s.appendersDone.Wait()
 	s.pool.Close()
 	return nil

@@ -29,7 +29,10 @@ import (
 // SQLITE_BUSY, which the store reports as unavailable.
 const busyTimeout = 5 * time.Second
 
-var _ chat.Store = (*Store)(nil)
+var (
+	_ chat.Store         = (*Store)(nil)
+	_ chat.AsyncAppender = (*Store)(nil)
+)
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {

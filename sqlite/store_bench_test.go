@@ -1,13 +1,7 @@
 package sqlite_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,48 +36,4 @@ func BenchmarkHistory(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkAppendAsync measures pipelined Appends as the server makes
-// them: 64 senders, each alone in a room of its own with up to 4 Appends
-// in flight, and a completion that encodes the message as an ack would.
-func BenchmarkAppendAsync(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "chat.db"))
-	ctx := b.Context()
-	const senders, inflight = 64, 4
-	users := make([]chat.User, senders)
-	for i := range users {
-		u, err := s.CreateUser(ctx, fmt.Sprintf("user%d", i), "hash")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.CreateRoom(ctx, u.ID, fmt.Sprintf("room%d", i), false); err != nil {
-			b.Fatal(err)
-		}
-		users[i] = u
-	}
-	var next atomic.Int64
-	b.SetParallelism(senders / runtime.GOMAXPROCS(0))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		g := int(next.Add(1)-1) % senders
-		m := chat.NewMessage{Room: fmt.Sprintf("room%d", g), From: users[g], Text: "hello"}
-		slots := make(chan struct{}, inflight)
-		var wg sync.WaitGroup
-		for i := 0; pb.Next(); i++ {
-			m.ClientMsgID, m.SentAt = strconv.Itoa(i), time.Now()
-			slots <- struct{}{}
-			wg.Add(1)
-			s.AppendAsync(ctx, m, func(m chat.Message, _ bool, err error) {
-				if err != nil {
-					b.Error(err)
-				}
-				json.Marshal(m)
-				<-slots
-				wg.Done()
-			})
-		}
-		wg.Wait()
-	})
 }

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ import (
 //     as a busy shared room; they contend for the room's seq.
 //   - AppendParallel/ManyRooms: 32 goroutines per CPU, each a user alone in
 //     a room of their own, as many independent conversations.
+//   - AppendAsync/ManyRooms, for a chat.AsyncAppender: the same senders
+//     pipelining, up to 4 Appends in flight each, with a completion that
+//     encodes the message as the server's ack does.
 //
 // Every message carries a ClientMsgID, as the server's sends do, so the
 // idempotency check is on the measured path.
@@ -58,6 +63,57 @@ func Bench(b *testing.B, newStore func(tb testing.TB) chat.Store) {
 			g %= n
 			return users[g], fmt.Sprintf("room%d", g)
 		})
+	})
+	b.Run("AppendAsync/ManyRooms", func(b *testing.B) {
+		s := newStore(b)
+		aa, ok := s.(chat.AsyncAppender)
+		if !ok {
+			b.Skip("the store does not implement chat.AsyncAppender")
+		}
+		n := parallelism * runtime.GOMAXPROCS(0)
+		users := make([]chat.User, n)
+		for i := range users {
+			users[i] = benchUser(b, s, fmt.Sprintf("user%d", i))
+			if _, err := s.CreateRoom(b.Context(), users[i].ID, fmt.Sprintf("room%d", i), false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		benchAsync(b, aa, func(g int) (chat.User, string) {
+			g %= n
+			return users[g], fmt.Sprintf("room%d", g)
+		})
+	})
+}
+
+// benchAsync runs pipelined Appends from parallelism goroutines per CPU,
+// each with up to 4 in flight; who tells goroutine g its sender and room.
+func benchAsync(b *testing.B, aa chat.AsyncAppender, who func(g int) (chat.User, string)) {
+	const inflight = 4
+	ctx := b.Context()
+	var next atomic.Int64
+	b.SetParallelism(parallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		g := int(next.Add(1) - 1)
+		from, room := who(g)
+		m := chat.NewMessage{Room: room, From: from, Text: "hello"}
+		slots := make(chan struct{}, inflight)
+		var wg sync.WaitGroup
+		for i := 0; pb.Next(); i++ {
+			m.ClientMsgID, m.SentAt = strconv.Itoa(i), time.Now()
+			slots <- struct{}{}
+			wg.Add(1)
+			aa.AppendAsync(ctx, m, func(m chat.Message, _ bool, err error) {
+				if err != nil {
+					b.Error(err)
+				}
+				json.Marshal(m)
+				<-slots
+				wg.Done()
+			})
+		}
+		wg.Wait()
 	})
 }
 

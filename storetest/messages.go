@@ -297,6 +297,60 @@ var appendTests = []test{
 			}
 		}
 	}},
+	{"AsyncInOrder", func(t *testing.T, f *fixture) {
+		// chat.AsyncAppender: Appends queued by one goroutine are stored
+		// and reported in queue order, whatever their rooms, and a refused
+		// one takes its turn too.
+		aa, ok := f.s.(chat.AsyncAppender)
+		if !ok {
+			t.Skip("the store does not implement chat.AsyncAppender")
+		}
+		alice, bob := f.user("alice"), f.user("bob")
+		f.createRoom(alice, "lobby", false)
+		f.createRoom(bob, "bobs", false) // alice is not a member
+		rooms := []string{chat.General, "lobby", "bobs"}
+		const n = 90
+		var (
+			mu       sync.Mutex
+			reported []int
+			wg       sync.WaitGroup
+		)
+		got := make([]chat.Message, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			aa.AppendAsync(f.ctx, chat.NewMessage{Room: rooms[i%3], From: alice, Text: fmt.Sprintf("m%d", i),
+				ClientMsgID: fmt.Sprintf("c%d", i), SentAt: time.Now()}, func(m chat.Message, _ bool, err error) {
+				mu.Lock()
+				reported = append(reported, i)
+				mu.Unlock()
+				got[i], errs[i] = m, err
+				wg.Done()
+			})
+		}
+		wg.Wait()
+		for k, i := range reported {
+			if k != i {
+				t.Fatalf("reports in order %v, want 0, 1, 2, ...", reported)
+			}
+		}
+		last := map[string]int64{}
+		for i := range n {
+			room := rooms[i%3]
+			if room == "bobs" {
+				checkErr(t, fmt.Sprintf("AppendAsync %d to a room not joined", i), errs[i], chat.ErrForbidden)
+				continue
+			}
+			if errs[i] != nil {
+				t.Errorf("AppendAsync %d: %v", i, errs[i])
+				continue
+			}
+			if got[i].Seq != last[room]+1 {
+				t.Errorf("AppendAsync %d to %s: seq %d, want %d", i, room, got[i].Seq, last[room]+1)
+			}
+			last[room] = got[i].Seq
+		}
+	}},
 	{"Membership", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
 		f.createRoom(alice, "lobby", false)
