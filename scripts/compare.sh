@@ -146,7 +146,10 @@ else
 		github.com/centrifugal/centrifugo/v6@v6.9.1
 	centrifugo=$tmp/centrifugo
 fi
-log "chatd $chatd_label; gorilla examples/chat v1.5.3; centrifugo $("$centrifugo" version 2>/dev/null | head -1 || true)"
+built="chatd $chatd_label"
+if [ "$gorilla" != none ]; then built="$built; gorilla examples/chat v1.5.3"; fi
+if [ "$centrifugo" != none ]; then built="$built; $("$centrifugo" version 2>/dev/null | head -1 || true)"; fi
+log "$built"
 
 # --- Servers ------------------------------------------------------------------
 
