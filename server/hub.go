@@ -253,11 +253,11 @@ func (r *room) onBus(data []byte) {
 	}
 	switch ev.Kind {
 	case evMessage:
+		if ev.Seq > r.delivered+1 {
+			r.fillLocked(ev.Seq - 1) // which may deliver this one too
+		}
 		if ev.Seq <= r.delivered {
 			return // delivered already (filled from the store, or a duplicate)
-		}
-		if ev.Seq > r.delivered+1 {
-			r.fillLocked(ev.Seq - 1)
 		}
 		r.broadcastLocked(ev.Frame, nil, frameMessage)
 		r.delivered = ev.Seq
@@ -292,31 +292,176 @@ func (r *room) resync() {
 // store. While the store is unavailable it retries (delivery in this room
 // waits); it gives up only when the hub shuts down or the store keeps
 // failing, and then skips ahead so that the room does not stall for good.
+//
+// A fill is paced by the room's connections: a bus outage at a thousand
+// messages a second leaves a gap of hundreds, and queueing them all at once
+// would overflow every bounded queue and cut its reader off with 1013. So
+// the fill queues a quarter of a queue at a time, each once every
+// connection has at most half of its queue left to write (see fillPacer).
+//
+// Meanwhile the bus holds back the live messages, which would arrive all at
+// once after the fill: the very burst it avoided. So a fill that took more
+// than a page, or had to wait, catches up: it reads on past upTo, paced
+// alike, until the store has no more (the bus then holds little beyond
+// delivered, and skips what the fill delivered) or it has read as many
+// again as the gap (a room that outruns its readers is left to the queue
+// bound, as it would be without an outage).
 func (r *room) fillLocked(upTo int64) {
 	h := r.h
-	for r.delivered < upTo {
+	page := int64(max(1, min(100, h.s.cfg.QueueFrames/4)))
+	pace := fillPacer{r: r}
+	gap := upTo - r.delivered
+	catchingUp := false // past upTo
+	for pages := 1; r.delivered < upTo; pages++ {
 		after := r.delivered
-		limit := int(min(upTo-after, 100))
-		msgs, err := retry(h, func() ([]chat.Message, error) {
+		limit := int(min(upTo-after, page))
+		read := func() ([]chat.Message, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 			defer cancel()
 			return timed(h.s.metrics, "messages_after", func() ([]chat.Message, error) {
 				return h.s.store.MessagesAfter(ctx, r.name, after, limit)
 			})
-		})
-		if err != nil || len(msgs) == 0 {
-			h.s.log.Error("cannot fill a gap from the store; skipping", "room", r.name,
-				"from", after+1, "to", upTo, "err", err)
-			r.delivered = upTo
-			return
+		}
+		var msgs []chat.Message
+		var err error
+		if catchingUp {
+			msgs, err = read() // no retries: the bus delivers what this misses
+			if err != nil {
+				return
+			}
+		} else {
+			msgs, err = retry(h, read)
+			if err != nil || len(msgs) == 0 {
+				h.s.log.Error("cannot fill a gap from the store; skipping", "room", r.name,
+					"from", after+1, "to", upTo, "err", err)
+				r.delivered = upTo
+				return
+			}
 		}
 		for _, m := range msgs {
 			if m.Seq > upTo {
 				break
 			}
+			data := frame(protocol.TypeNewMessage, "", m)
+			if !pace.admit(len(data)) {
+				if !catchingUp {
+					h.s.log.Warn("hub shutting down: gap fill abandoned", "room", r.name,
+						"from", m.Seq, "to", upTo)
+					r.delivered = upTo
+				}
+				return
+			}
 			h.s.metrics.gapFills.Inc()
-			r.broadcastLocked(frame(protocol.TypeNewMessage, "", m), nil, frameMessage)
+			r.broadcastLocked(data, nil, frameMessage)
 			r.delivered = m.Seq
+		}
+		switch {
+		case catchingUp && len(msgs) < limit:
+			return // caught up with the store
+		case !catchingUp && r.delivered == upTo && (pages > 1 || pace.waited):
+			catchingUp = true
+			upTo += gap
+		}
+	}
+}
+
+// fillPollInterval is how often a paced fill looks whether the room's
+// queues have drained. The flushers drain them without the room's lock, so
+// polling a few connections for a few milliseconds is all a wait costs.
+const fillPollInterval = 2 * time.Millisecond
+
+// fillPacer paces one gap fill. It hands out a budget of a quarter of a
+// queue (frames and bytes), and renews it once every connection of the room
+// has at most half of its queue bound queued, so that the fill never takes
+// more than three quarters of a queue, leaving the rest for replies and
+// other events. A connection that makes no progress for WriteWait is a
+// slow consumer, as its writer would find: the fill stops waiting for it,
+// and it overflows and is closed with 1013 as on any other broadcast, so
+// that one stuck client cannot stall the room.
+type fillPacer struct {
+	r       *room
+	frames  int // budget left
+	bytes   int
+	waiting map[*conn]fillProgress // connections above half, since when
+	slow    map[*conn]bool         // given up on
+	waited  bool                   // for the queues to drain, at least once
+}
+
+// fillProgress is what a connection had queued when last seen, and since
+// when it has made no progress.
+type fillProgress struct {
+	frames, bytes int
+	since         time.Time
+}
+
+// admit takes a frame of size bytes from the budget, first waiting for the
+// queues to drain if it is spent. false: the hub is shutting down.
+func (p *fillPacer) admit(size int) bool {
+	cfg := &p.r.h.s.cfg
+	size += 10 // the frame header, at most
+	if p.frames < 1 || p.bytes < size {
+		if !p.wait() {
+			return false
+		}
+		p.frames, p.bytes = max(1, cfg.QueueFrames/4), max(size, cfg.QueueBytes/4)
+	}
+	p.frames--
+	p.bytes -= size
+	return true
+}
+
+// wait polls the room's connections until each of them has at most half
+// of its queue bound queued or has been given up on. false: the hub is
+// shutting down.
+func (p *fillPacer) wait() bool {
+	r := p.r
+	cfg := &r.h.s.cfg
+	var tick *time.Ticker
+	for {
+		now := time.Now()
+		full := false
+		for c := range r.conns {
+			if p.slow[c] {
+				continue
+			}
+			frames, bytes := c.backlog()
+			if 2*frames <= cfg.QueueFrames && 2*bytes <= cfg.QueueBytes {
+				delete(p.waiting, c)
+				continue
+			}
+			last, seen := p.waiting[c]
+			switch {
+			case !seen || frames < last.frames || bytes < last.bytes:
+				last.since = now // a write took some
+			case now.Sub(last.since) >= cfg.WriteWait:
+				r.h.s.log.Warn("gap fill stops waiting for a connection that does not read",
+					"room", r.name, "conn", c.id, "user", c.user.Username, "queued_frames", frames)
+				if p.slow == nil {
+					p.slow = make(map[*conn]bool)
+				}
+				p.slow[c] = true
+				delete(p.waiting, c)
+				continue
+			}
+			last.frames, last.bytes = frames, bytes
+			if p.waiting == nil {
+				p.waiting = make(map[*conn]fillProgress)
+			}
+			p.waiting[c] = last
+			full = true
+		}
+		if !full {
+			return true
+		}
+		if tick == nil {
+			tick = time.NewTicker(fillPollInterval)
+			defer tick.Stop()
+		}
+		p.waited = true
+		select {
+		case <-r.h.done:
+			return false
+		case <-tick.C:
 		}
 	}
 }
@@ -663,4 +808,16 @@ func (h *hub) shutdown(ctx context.Context) error {
 // pickFlusher assigns a new connection its flusher, round robin.
 func (h *hub) pickFlusher() *flusher {
 	return h.flushers[int(h.nextFlusher.Add(1))%len(h.flushers)]
+}
+
+// backlog reports what c has queued and no write has taken yet, in data
+// frames and bytes: a gap fill paces itself by it. A closing connection
+// takes nothing more, so it reports nothing.
+func (c *conn) backlog() (frames, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return 0, 0
+	}
+	return c.outFrames, len(c.out)
 }
