@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/protocol"
@@ -52,8 +51,8 @@ const (
 type conn struct {
 	id        uint64 // set by hub.register
 	s         *Server
-	ws        *websocket.Conn
 	wire      *wire
+	lu        *localUser // the hub's record of the user's connections
 	flusher   *flusher
 	user      chat.User
 	tokenHash []byte
@@ -88,6 +87,20 @@ type conn struct {
 	// draining: the server is shutting down; the reader finishes the
 	// request in hand and stops (its read deadline is now).
 	draining bool
+	// closeInCtl: a close frame gorilla or the frame reader wrote (an
+	// answer to the client's, or a protocol error) is queued in ctl.
+	closeInCtl bool
+
+	// Reading a connection the poller holds (polled): reading while a
+	// goroutine reads it, readEnded once reading is over for good (hub.end
+	// runs, once). The read deadline, which the socket enforces only on a
+	// read in progress, is also a timer (deadline) for the time between
+	// reads.
+	polled       bool
+	reading      bool
+	readEnded    bool
+	readDeadline time.Time
+	deadline     *time.Timer
 
 	// sending counts the pipelined sends whose commit has not been
 	// reported; sendSlots bounds them.
@@ -100,10 +113,9 @@ type conn struct {
 	lastTyping map[string]time.Time
 }
 
-func newConn(s *Server, ws *websocket.Conn, w *wire, id identity) *conn {
+func newConn(s *Server, w *wire, id identity) *conn {
 	c := &conn{
 		s:          s,
-		ws:         ws,
 		wire:       w,
 		flusher:    s.hub.pickFlusher(),
 		user:       id.user,
@@ -187,8 +199,18 @@ func (c *conn) enqueueBytes(payload []byte) {
 func (c *conn) enqueueControl(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closeOut {
-		return // our own close frame is out: nothing may follow it
+	if c.closeOut || c.closeInCtl {
+		return // a close frame is on its way: nothing may follow it
+	}
+	if len(frame) >= 2 && frame[0]&0x0f == opClose {
+		// Closing now: nothing more may be queued behind it.
+		c.closeInCtl = true
+		if !c.closing {
+			c.closing, c.closeCode = true, 0
+			if len(frame) >= 4 && frame[1]&0x7f >= 2 {
+				c.closeCode = int(frame[2])<<8 | int(frame[3])
+			}
+		}
 	}
 	c.ctl = append(c.ctl, frame...)
 	c.scheduleLocked()
@@ -229,7 +251,7 @@ func (c *conn) closeLocked(code int, text string, drop bool) {
 		// it time to read again, drain and see the 1013, instead of the
 		// usual write wait and heartbeat, which would end it without a word.
 		until := time.Now().Add(slowConsumerGrace)
-		c.ws.SetReadDeadline(until)
+		c.setReadDeadlineLocked(until)
 		c.wire.extend(until)
 	}
 	if drop {
@@ -249,7 +271,7 @@ func (c *conn) takeLocked() (buf []byte, last bool) {
 	}
 	if c.closing && !c.closeOut {
 		c.closeOut = true
-		if c.closeCode != 0 {
+		if c.closeCode != 0 && !c.closeInCtl {
 			buf = appendFrame(buf, opClose, websocket.FormatCloseMessage(c.closeCode, c.closeText))
 		}
 	}
@@ -343,7 +365,7 @@ func (c *conn) wrote(buf []byte, last bool) {
 // socket ends the reader, which cleans up.
 func (c *conn) writeFailed(buf []byte) {
 	putBuf(buf)
-	c.ws.Close()
+	c.wire.Close()
 	c.mu.Lock()
 	c.writing = false
 	c.closing, c.closeOut = true, true
@@ -351,6 +373,9 @@ func (c *conn) writeFailed(buf []byte) {
 	c.out, c.outFrames = nil, 0
 	c.mu.Unlock()
 	c.finish()
+	c.mu.Lock()
+	c.setReadDeadlineLocked(time.Now()) // a connection between reads ends now
+	c.mu.Unlock()
 }
 
 // finish marks the connection's writing done: the reader now waits only
@@ -362,7 +387,7 @@ func (c *conn) finish() {
 		return
 	}
 	c.finished = true
-	c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+	c.setReadDeadlineLocked(time.Now().Add(closeGrace))
 	close(c.flushed)
 }
 
@@ -390,7 +415,7 @@ func (c *conn) drain() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.draining = true
-	c.ws.SetReadDeadline(time.Now())
+	c.setReadDeadlineLocked(time.Now())
 }
 
 func (c *conn) isDraining() bool {
@@ -450,9 +475,10 @@ func (h *hub) serve(c *conn) {
 	if !ok { // shutting down: nobody else writes to the socket yet
 		c.wire.writeBlocking(appendFrame(nil, opClose,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away")), time.Second)
-		c.ws.Close()
+		c.wire.Close()
 		return
 	}
+	c.lu = lu
 	h.s.metrics.connections.Inc()
 	h.s.metrics.connectsTotal.Inc()
 
@@ -469,19 +495,29 @@ func (h *hub) serve(c *conn) {
 		}
 		c.start(frame(protocol.TypeWelcome, "", welcome))
 	}
-	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.ws.RemoteAddr().String())
+	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
+	if h.poller != nil && c.wire.raw != nil {
+		c.polled = true
+		if err := h.poller.add(c); err == nil {
+			c.mu.Unlock()
+			return
+		}
+		c.polled = false
+	}
 	c.mu.Unlock()
-	go h.run(c, lu)
+	go h.end(c, c.readLoop())
 }
 
-// run reads and serves the connection's requests until it closes, while a
-// flusher writes what is queued, and then cleans up.
-func (h *hub) run(c *conn, lu *localUser) {
+// end cleans up after a connection's last read: it answers what is in
+// flight, closes, and forgets the connection.
+func (h *hub) end(c *conn, readErr error) {
 	defer h.connsWG.Done()
 	defer h.s.metrics.connections.Dec()
-	readErr := c.readLoop()
+	if c.polled {
+		h.poller.remove(c)
+	}
 	c.sending.Wait() // pipelined sends: their acks go out before the close
 
 	// The reader is done. In a shutdown its last request has been answered
@@ -501,22 +537,22 @@ func (h *hub) run(c *conn, lu *localUser) {
 	select {
 	case <-c.flushed:
 		if draining {
-			c.ws.SetReadDeadline(time.Now().Add(closeGrace))
+			c.wire.SetReadDeadline(time.Now().Add(closeGrace))
 			for {
-				if _, _, err := c.ws.NextReader(); err != nil {
+				if _, _, err := c.readUnit(false); err != nil {
 					break
 				}
 			}
 		}
 	case <-time.After(closeGrace):
 	}
-	c.ws.Close()
+	c.wire.Close()
 	<-c.flushed // a write in progress fails now
 
 	for _, r := range c.takeRooms() {
 		h.detach(c, r)
 	}
-	h.unregister(c, lu)
+	h.unregister(c, c.lu)
 	h.syncPresence(c.user)
 	c.mu.Lock()
 	code, text := c.closeCode, c.closeText
@@ -589,7 +625,7 @@ func (c *conn) ping() {
 	}
 	if !c.awaitingPong {
 		c.awaitingPong = true
-		c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PongWait))
+		c.setReadDeadlineLocked(time.Now().Add(c.s.cfg.PongWait))
 		c.out = appendFrame(c.out, opPing, nil)
 		c.scheduleLocked()
 	}
@@ -602,36 +638,7 @@ func (c *conn) pongArrived() {
 	defer c.mu.Unlock()
 	if c.awaitingPong && !c.closing && !c.draining { // those have deadlines of their own
 		c.awaitingPong = false
-		c.ws.SetReadDeadline(time.Time{})
-	}
-}
-
-// readLoop reads and handles frames until the connection fails or closes,
-// and returns why it stopped reading.
-func (c *conn) readLoop() error {
-	cfg := c.s.cfg
-	c.ws.SetReadLimit(cfg.MaxFrameBytes) // gorilla closes with 1009 beyond it
-	c.ws.SetPongHandler(func(string) error {
-		c.pongArrived()
-		return nil
-	})
-	for {
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
-			return err
-		}
-		if c.isClosing() {
-			continue // draining until the client answers our close frame
-		}
-		if typ != websocket.TextMessage {
-			c.badFrame("", chat.Errorf(chat.CodeBadRequest, "frames must be JSON text"))
-			continue
-		}
-		if !utf8.Valid(data) {
-			c.closeWith(websocket.CloseInvalidFramePayloadData, "invalid UTF-8", false)
-			continue
-		}
-		c.handle(data)
+		c.setReadDeadlineLocked(time.Time{})
 	}
 }
 

@@ -44,6 +44,7 @@ type hub struct {
 	connsWG sync.WaitGroup // one per connection being served
 
 	flushers    []*flusher
+	poller      *poller // nil: every connection has a goroutine that reads it
 	nextFlusher atomic.Uint32
 
 	presenceSub chat.Subscription
@@ -72,6 +73,14 @@ func newHub(s *Server) (*hub, error) {
 	}
 	for range s.cfg.Flushers {
 		h.flushers = append(h.flushers, newFlusher(s.cfg.WriteDelay))
+	}
+	if !s.cfg.ReadGoroutines {
+		p, err := newPoller()
+		if err != nil {
+			s.log.Warn("no epoll poller: every connection gets a reading goroutine", "err", err)
+		} else {
+			h.poller = p
+		}
 	}
 	sub, err := s.bus.Subscribe(presenceTopic, h.onPresenceEvent)
 	if err != nil {
@@ -794,13 +803,16 @@ func (h *hub) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		for _, c := range conns {
-			c.ws.Close()
+			c.wire.Close()
 		}
 	}
 	h.presenceSub.Unsubscribe()
 	h.heartbeat.Wait()
 	for _, f := range h.flushers {
 		f.stop()
+	}
+	if h.poller != nil {
+		h.poller.close()
 	}
 	return err
 }

@@ -44,7 +44,7 @@ func TestQueuePolicy(t *testing.T) {
 	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
 	newTestConn := func() *conn {
 		ws := serverSideWS(t)
-		return &conn{s: s, ws: ws, wire: newWire(ws.NetConn())} // not started: nothing is written
+		return &conn{s: s, wire: newWire(ws.NetConn())} // not started: nothing is written
 	}
 	c := newTestConn()
 	c.stalled = true

@@ -134,9 +134,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hw := &hijackWriter{ResponseWriter: w}
-	ws, err := upgrader.Upgrade(hw, r, nil)
-	if err != nil {
+	// gorilla/websocket does the handshake; the connection's frames are
+	// read and written by chatd's own reader and flushers (reader.go,
+	// flusher.go), so its Conn is not kept.
+	if _, err := upgrader.Upgrade(hw, r, nil); err != nil {
 		return // the upgrader has answered
 	}
-	s.hub.serve(newConn(s, ws, hw.wire, id))
+	s.hub.serve(newConn(s, hw.wire, id))
 }

@@ -81,6 +81,10 @@ type Config struct {
 	// of a round before writing, so that each write carries more of them;
 	// default 0 (the time a round takes already gathers them under load).
 	WriteDelay time.Duration
+	// ReadGoroutines gives every connection a goroutine that reads it, as
+	// connections without a file descriptor (TLS) always have, instead of
+	// waiting for idle connections with one epoll poller (Linux).
+	ReadGoroutines bool
 	// SessionTTL is how long a login lasts; default 30 days.
 	SessionTTL time.Duration
 	// NodeHeartbeat is how often this node tells the others on the bus that

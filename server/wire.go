@@ -50,7 +50,8 @@ func textFrame(payload []byte) []byte {
 // of being written between the halves of a partial write.
 type wire struct {
 	net.Conn
-	raw syscall.RawConn // for writes that never block; nil if the Conn has no descriptor (TLS)
+	raw syscall.RawConn // for writes that never block and the poller; nil if the Conn has no descriptor (TLS)
+	br  *bufio.Reader   // what the upgrade read through; frames are read from it
 
 	c atomic.Pointer[conn] // set when attached
 
@@ -165,16 +166,17 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = newWire(nc)
+	h.wire.br = brw.Reader
 	if brw.Reader.Buffered() == 0 {
-		// gorilla reads through this buffer for as long as the socket lives;
-		// frame headers and small requests fit in a small one, and larger
-		// payloads are read past it. (Bytes already buffered make the
-		// upgrade fail anyway.)
-		brw = bufio.NewReadWriter(bufio.NewReaderSize(h.wire, readBufferSize), brw.Writer)
+		// Frames are read through this buffer for as long as the socket
+		// lives; frame headers and small requests fit in a small one, and
+		// larger payloads are read past it. (Bytes already buffered make
+		// the upgrade fail anyway.)
+		h.wire.br = bufio.NewReaderSize(h.wire, readBufferSize)
+		brw = bufio.NewReadWriter(h.wire.br, brw.Writer)
 	}
 	return h.wire, brw, nil
 }
 
-// readBufferSize is a connection's read buffer: above 256 bytes, or
-// gorilla allocates its own 4 KiB.
+// readBufferSize is a connection's read buffer.
 const readBufferSize = 512

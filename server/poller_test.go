@@ -1,0 +1,64 @@
+package server_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/protocol"
+	"github.com/chatd/chatd/server"
+)
+
+// TestIdleConnectionsHaveNoGoroutine: with the poller, an idle connection
+// costs no goroutine (and so no stack); with ReadGoroutines each has one.
+// Both kinds serve requests, pings and closes alike.
+func TestIdleConnectionsHaveNoGoroutine(t *testing.T) {
+	const conns = 100
+	for _, tc := range []struct {
+		name           string
+		readGoroutines bool
+	}{{"poller", false}, {"goroutines", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{
+				RateLimit: 0, ReadGoroutines: tc.readGoroutines,
+				// Raw clients that do not read cannot answer pings.
+				PingInterval: time.Minute, PongWait: 2 * time.Minute,
+			}})
+			token := srv.Register(t, "idler").Token
+			settle := func() int {
+				var n int
+				for range 20 { // let goroutines of finished work exit
+					time.Sleep(20 * time.Millisecond)
+					n = runtime.NumGoroutine()
+				}
+				return n
+			}
+			before := settle()
+			for range conns {
+				ws := dialRaw(t, srv, token, nil) // no client-side reader goroutine
+				if _, _, err := ws.ReadMessage(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			grown := settle() - before
+			if tc.readGoroutines && grown < conns {
+				t.Fatalf("%d idle connections with ReadGoroutines added %d goroutines, want one each", conns, grown)
+			}
+			if !tc.readGoroutines && grown > conns/10 {
+				t.Fatalf("%d idle connections added %d goroutines, want (nearly) none", conns, grown)
+			}
+			t.Logf("%d idle connections: %d more goroutines", conns, grown)
+
+			// A connection of the same kind serves requests and messages.
+			c := srv.Dial(t, token)
+			c.Welcome()
+			var ack protocol.MessageAck
+			c.Ack(protocol.TypeSendMessage, protocol.SendMessage{Room: "general", Text: "still here"}, &ack)
+			if ack.Message.Seq != 1 {
+				t.Fatalf("ack %+v", ack)
+			}
+			c.Expect(protocol.TypeNewMessage, nil)
+		})
+	}
+}
