@@ -84,3 +84,45 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("CreateUser on a closed database: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestReadStatementsPreparedOnce: reads reuse one prepared statement per
+// query text, up to the cache's bound, and answer the same either way.
+func TestReadStatementsPreparedOnce(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	u, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		rooms, err := s.Rooms(ctx, u.ID)
+		if err != nil || len(rooms) != 1 || rooms[0].Name != chat.General {
+			t.Fatalf("Rooms = %v, %v", rooms, err)
+		}
+	}
+	s.reads.mu.Lock()
+	n := len(s.reads.stmts)
+	s.reads.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d statements cached after one query text ran three times, want 1", n)
+	}
+
+	// Beyond the bound, queries still run, unprepared.
+	for i := range maxCachedStmts + 5 {
+		var got int
+		q := "SELECT " + strings.Repeat(" ", i) + "1"
+		if err := s.reads.QueryRowContext(ctx, q).Scan(&got); err != nil || got != 1 {
+			t.Fatalf("query %d: %d, %v", i, got, err)
+		}
+	}
+	s.reads.mu.Lock()
+	n = len(s.reads.stmts)
+	s.reads.mu.Unlock()
+	if n != maxCachedStmts {
+		t.Fatalf("%d statements cached, want the bound %d", n, maxCachedStmts)
+	}
+}

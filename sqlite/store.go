@@ -39,6 +39,7 @@ type Store struct {
 	write *sql.DB // exactly one connection, which w holds
 	w     *writer // the write connection: every write transaction
 	read  *sql.DB // query_only connections for reads
+	reads *stmtCache // read's queries, as statements prepared once
 
 	// mu guards closed. Every method holds it for reading while it runs, so
 	// Close, which takes it for writing, waits for the calls in progress.
@@ -100,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	s := &Store{write: write, w: w, read: read, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
+	s := &Store{write: write, w: w, read: read, reads: newStmtCache(read), writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
 	go s.runWriter()
 	return s, nil
 }
@@ -135,7 +136,7 @@ func (s *Store) Close() error {
 	// outcome): the writer can stop.
 	close(s.writes)
 	<-s.writerDone
-	return errors.Join(s.w.close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.w.close(), s.reads.close(), s.read.Close(), s.write.Close())
 }
 
 // errClosed is what every method returns after Close.
@@ -184,7 +185,7 @@ func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) e
 		return err
 	}
 	defer s.exit()
-	return mapErr(op, fn(s.read))
+	return mapErr(op, fn(s.reads))
 }
 
 // errUnavailable is the domain error for a database that cannot be reached
