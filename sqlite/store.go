@@ -36,9 +36,9 @@ var (
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {
-	write *sql.DB // exactly one connection, which w holds
-	w     *writer // the write connection: every write transaction
-	read  *sql.DB // query_only connections for reads
+	write *sql.DB    // exactly one connection, which w holds
+	w     *writer    // the write connection: every write transaction
+	read  *sql.DB    // query_only connections for reads
 	reads *stmtCache // read's queries, as statements prepared once
 
 	// mu guards closed. Every method holds it for reading while it runs, so
