@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,7 +41,16 @@ const shutdownTimeout = 9 * time.Second
 // well under a second.
 const postgresConnectTimeout = 5 * time.Second
 
+// defaultGCPercent is the collector's target unless GOGC says otherwise.
+// Measured with chatbench (docs/benchmarks.md): at 19,000 idle
+// connections 4.2 KiB of RSS each instead of 10.6 with Go's default of
+// 100, and the same fan-out throughput flat out.
+const defaultGCPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
