@@ -20,10 +20,11 @@ const closeGrace = 2 * time.Second
 // may take to read what was already sent and the close frame.
 const slowConsumerGrace = 30 * time.Second
 
+// upgrader does the WebSocket handshake only: frames are read by
+// reader.go from the small buffer hijackWriter hands it (zero ReadBufferSize:
+// no buffer of gorilla's own) and written by the flushers (a pool: gorilla
+// never needs a write buffer of its own).
 var upgrader = websocket.Upgrader{
-	// Zero sizes: gorilla reads through the HTTP server's hijacked 4 KiB
-	// buffer instead of allocating another, and never needs a write buffer,
-	// since data frames bypass it (see wire).
 	WriteBufferPool:   &sync.Pool{},
 	EnableCompression: false,
 	// The Origin allowlist runs before the upgrade (originAllowed).
@@ -43,11 +44,12 @@ const (
 	frameEphemeral
 )
 
-// conn is one WebSocket connection: exactly one reader goroutine, which
-// also runs the requests in order, and a bounded queue of outbound frames
-// (out) that a flusher writes. A broadcast never waits for a connection:
-// when the queue is full the connection is closed with 1013 and its client
-// recovers from history.
+// conn is one WebSocket connection: read by one goroutine at a time, which
+// also runs the requests in order (one started by the poller when the
+// connection is readable, or one of its own; see reader.go), and a bounded
+// queue of outbound frames (out) that a flusher writes. A broadcast never
+// waits for a connection: when the queue is full the connection is closed
+// with 1013 and its client recovers from history.
 type conn struct {
 	id        uint64 // set by hub.register
 	s         *Server
