@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/protocol"
 	"github.com/chatd/chatd/server"
+	"github.com/gorilla/websocket"
 )
 
 // TestIdleConnectionsHaveNoGoroutine: with the poller, an idle connection
@@ -61,4 +63,46 @@ func TestIdleConnectionsHaveNoGoroutine(t *testing.T) {
 			c.Expect(protocol.TypeNewMessage, nil)
 		})
 	}
+}
+
+// TestPongsLeaveNoGoroutine: a connection whose client only answers pings
+// is read for each pong and handed back to the poller, not left with a
+// goroutine waiting for its next frame.
+func TestPongsLeaveNoGoroutine(t *testing.T) {
+	const conns = 50
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{
+		RateLimit: 0, PingInterval: 50 * time.Millisecond, PongWait: 5 * time.Second,
+	}})
+	token := srv.Register(t, "ponger").Token
+	settle := func() int {
+		time.Sleep(300 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	var pongs atomic.Int64
+	for range conns {
+		ws := dialRaw(t, srv, token, nil)
+		ws.SetPingHandler(func(data string) error {
+			pongs.Add(1)
+			return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		})
+		go func() { // the client's reader answers pings
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // about ten pings each
+	grown := settle() - before
+	if pongs.Load() < conns*3 {
+		t.Fatalf("only %d pongs from %d connections", pongs.Load(), conns)
+	}
+	// One goroutine per client (its reader); the server's side adds none
+	// per connection.
+	if grown > conns+conns/5 {
+		t.Fatalf("%d connections answering pings: %d more goroutines, want about %d (the clients' own)", conns, grown, conns)
+	}
+	t.Logf("%d connections, %d pongs: %d more goroutines", conns, pongs.Load(), grown)
 }
