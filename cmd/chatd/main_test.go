@@ -149,6 +149,8 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"flag value", []string{"--rate-limit", "fast"}, nil, "rate-limit"},
 		{"negative rate limit", []string{"--rate-limit", "-1"}, nil, "rate-limit"},
 		{"log format", []string{"--log-format", "xml"}, nil, "log-format"},
+		{"negative write delay", []string{"--write-delay", "-1ms"}, nil, "write-delay"},
+		{"profiles off loopback", []string{"--pprof-addr", "0.0.0.0:6060"}, nil, "pprof-addr"},
 		{"stray argument", []string{"serve"}, nil, "serve"},
 		{"env twin", nil, map[string]string{"CHATD_RATE_LIMIT": "abc"}, "CHATD_RATE_LIMIT"},
 		{"env twin of a duration", nil, map[string]string{"CHATD_PING_INTERVAL": "soon"}, "CHATD_PING_INTERVAL"},
@@ -507,4 +509,43 @@ func TestBinary(t *testing.T) {
 			t.Fatalf("chatd still running 10 s after SIGTERM:\n%s", logs())
 		}
 	})
+}
+
+// TestPprofOnLoopback: --pprof-addr serves the runtime's profiles there,
+// and only there.
+func TestPprofOnLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--pprof-addr", addr},
+			env(nil), io.Discard, io.Discard, func(a string) { ready <- a })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("chatd did not start")
+	}
+	resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("GET /debug/pprof/goroutine: %d %.100s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run after cancel: %v", err)
+	}
 }
