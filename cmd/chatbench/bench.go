@@ -85,7 +85,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Report.
 	rep.Sent = b.sent.Load()
 	rep.Acked = b.acked.Load()
-	rep.Errors = b.errCodes.Snapshot()
 	rep.LateSends = late.Load()
 	rep.AckedPerSec = float64(rep.Acked) / sendEnd.Sub(start).Seconds()
 	for _, c := range clients {
@@ -97,22 +96,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, r := range b.rooms {
 		rep.Expected += r.acked.Load() * r.members
 	}
-	rep.Received = b.received.Load()
+	b.fill(rep, start)
 	rep.Lost += b.skipped.Load()
-	rep.Foreign = b.foreign.Load()
-	if last := b.lastRecv.Load(); last > 0 {
-		rep.DeliveryWindow = time.Unix(0, last).Sub(start).Seconds()
-		if rep.DeliveryWindow > 0 {
-			rep.DeliveriesPerS = float64(rep.Received) / rep.DeliveryWindow
-		}
-	}
-	rep.AckLatency = b.ackLat.Summary()
-	rep.E2ELatency = b.e2eLat.Summary()
 	rep.OrderViolations = b.violation.Load()
-	rep.Duplicates = b.duplicates.Load()
-	rep.OutOfOrder = b.outOfOrder.Load()
-	rep.ConnErrors = b.connErrs.Snapshot()
-	rep.Closes = b.closes.Snapshot()
 
 	fail := func(format string, args ...any) { rep.Failures = append(rep.Failures, fmt.Sprintf(format, args...)) }
 	if rep.OrderViolations > 0 {

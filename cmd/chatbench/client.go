@@ -66,22 +66,16 @@ type bench struct {
 	wsURL    string
 	// runID makes client_msg_ids unique per run: a rerun with the same
 	// --prefix would otherwise be deduplicated into the old messages.
-	runID    string
-	ackLat   Histogram
-	e2eLat   Histogram
-	errCodes Counter // error frames answering send_message, by code
-	closes   Counter // unexpected connection ends, by close code
-	connErrs Counter // dial, write and protocol failures, by kind
+	runID string
+	// tally: received counts new_message in bench rooms, foreign those
+	// without our magic, duplicates a seq equal to the last one, outOfOrder
+	// one below it.
+	tally
 
-	sent       atomic.Int64
-	acked      atomic.Int64
-	received   atomic.Int64 // new_message in bench rooms
-	foreign    atomic.Int64 // new_message in bench rooms without our magic
-	lastRecv   atomic.Int64 // UnixNano of the latest delivery
-	violation  atomic.Int64 // duplicates, reorders and gaps
-	duplicates atomic.Int64 // a seq equal to the last one
-	outOfOrder atomic.Int64 // a seq below the last one
-	skipped    atomic.Int64 // messages jumped over by gaps: lost deliveries
+	sent      atomic.Int64
+	acked     atomic.Int64
+	violation atomic.Int64 // duplicates, reorders and gaps
+	skipped   atomic.Int64 // messages jumped over by gaps: lost deliveries
 
 	rooms  []*roomState
 	byName map[string]*roomState

@@ -241,19 +241,10 @@ type peerBench struct {
 	proto peerProto
 	wsURL string
 
-	ackLat   Histogram
-	e2eLat   Histogram
-	errCodes Counter
-	closes   Counter
-	connErrs Counter
+	tally // received counts distinct deliveries
 
-	sent       []atomic.Int64 // per publisher
-	acks       []atomic.Int64 // per publisher
-	received   atomic.Int64   // distinct deliveries
-	duplicates atomic.Int64
-	outOfOrder atomic.Int64
-	foreign    atomic.Int64
-	lastRecv   atomic.Int64 // UnixNano of the latest delivery
+	sent []atomic.Int64 // per publisher
+	acks []atomic.Int64 // per publisher
 }
 
 // peerConn is one connection to a peer: a reader goroutine, and writes
@@ -355,7 +346,6 @@ func RunPeer(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Sent += pb.sent[i].Load()
 		rep.Acked += pb.acks[i].Load()
 	}
-	rep.Errors = pb.errCodes.Snapshot()
 	rep.LateSends = late.Load()
 	if pb.proto.acked() {
 		rep.AckedPerSec = float64(rep.Acked) / sendEnd.Sub(start).Seconds()
@@ -363,23 +353,10 @@ func RunPeer(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Unanswered += int64(pc.unacked())
 		}
 	}
+	pb.fill(rep, start)
 	rep.Expected = expected()
-	rep.Received = pb.received.Load()
 	rep.Lost = max(0, rep.Expected-rep.Received)
-	rep.Foreign = pb.foreign.Load()
-	if last := pb.lastRecv.Load(); last > 0 {
-		rep.DeliveryWindow = time.Unix(0, last).Sub(start).Seconds()
-		if rep.DeliveryWindow > 0 {
-			rep.DeliveriesPerS = float64(rep.Received) / rep.DeliveryWindow
-		}
-	}
-	rep.AckLatency = pb.ackLat.Summary()
-	rep.E2ELatency = pb.e2eLat.Summary()
-	rep.Duplicates = pb.duplicates.Load()
-	rep.OutOfOrder = pb.outOfOrder.Load()
 	rep.OrderViolations = rep.Duplicates + rep.OutOfOrder
-	rep.ConnErrors = pb.connErrs.Snapshot()
-	rep.Closes = pb.closes.Snapshot()
 
 	fail := func(format string, args ...any) { rep.Failures = append(rep.Failures, fmt.Sprintf(format, args...)) }
 	if rep.OrderViolations > 0 {

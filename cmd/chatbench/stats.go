@@ -164,3 +164,38 @@ func sortedKeys(m map[string]int64) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// tally is what every protocol's bench counts the same way, and the part
+// of the report made from it.
+type tally struct {
+	ackLat   Histogram
+	e2eLat   Histogram
+	errCodes Counter // error replies to sends, by code
+	closes   Counter // unexpected connection ends, by close code
+	connErrs Counter // dial, write and protocol failures, by kind
+
+	received   atomic.Int64 // deliveries
+	foreign    atomic.Int64 // deliveries that are not this run's
+	lastRecv   atomic.Int64 // UnixNano of the latest delivery
+	duplicates atomic.Int64
+	outOfOrder atomic.Int64
+}
+
+// fill sets the report's fields that come from t; start is the first send.
+func (t *tally) fill(rep *Report, start time.Time) {
+	rep.Errors = t.errCodes.Snapshot()
+	rep.Received = t.received.Load()
+	rep.Foreign = t.foreign.Load()
+	if last := t.lastRecv.Load(); last > 0 {
+		rep.DeliveryWindow = time.Unix(0, last).Sub(start).Seconds()
+		if rep.DeliveryWindow > 0 {
+			rep.DeliveriesPerS = float64(rep.Received) / rep.DeliveryWindow
+		}
+	}
+	rep.AckLatency = t.ackLat.Summary()
+	rep.E2ELatency = t.e2eLat.Summary()
+	rep.Duplicates = t.duplicates.Load()
+	rep.OutOfOrder = t.outOfOrder.Load()
+	rep.ConnErrors = t.connErrs.Snapshot()
+	rep.Closes = t.closes.Snapshot()
+}
