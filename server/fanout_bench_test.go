@@ -77,6 +77,7 @@ func benchFanOut(b *testing.B, receivers int) {
 	frame, _ := json.Marshal(protocol.Envelope{Type: protocol.TypeSendMessage,
 		Payload: json.RawMessage(`{"room":"general","text":"a message of about sixty-four bytes for the fan-out benchmark"}`)})
 
+	b.ReportAllocs()
 	b.ResetTimer()
 	want.Store(int64(b.N))
 	start := time.Now()
