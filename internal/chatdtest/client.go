@@ -206,7 +206,14 @@ func (c *Client) ErrorCode(typ string, payload any) string {
 // (if not nil) is true.
 func (c *Client) Expect(typ string, match func(Frame) bool) Frame {
 	c.tb.Helper()
-	f, err := c.take(func(f Frame) bool { return f.Type == typ && (match == nil || match(f)) }, Wait)
+	return c.ExpectWithin(typ, match, Wait)
+}
+
+// ExpectWithin is Expect with a wait of d instead of Wait, for a frame
+// that comes after much work.
+func (c *Client) ExpectWithin(typ string, match func(Frame) bool, d time.Duration) Frame {
+	c.tb.Helper()
+	f, err := c.take(func(f Frame) bool { return f.Type == typ && (match == nil || match(f)) }, d)
 	if err != nil {
 		c.tb.Fatalf("expected a %s frame: %v (buffered: %s)", typ, err, c.buffered())
 	}
