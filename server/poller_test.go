@@ -44,7 +44,7 @@ func TestIdleConnectionsHaveNoGoroutine(t *testing.T) {
 				}
 			}
 			grown := settle() - before
-			if tc.readGoroutines && grown < conns {
+			if tc.readGoroutines && grown < conns*9/10 {
 				t.Fatalf("%d idle connections with ReadGoroutines added %d goroutines, want one each", conns, grown)
 			}
 			if !tc.readGoroutines && grown > conns/10 {
