@@ -1,9 +1,11 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -110,5 +112,37 @@ func TestPayloadValidation(t *testing.T) {
 				t.Errorf("err = %v, want a bad_request", err)
 			}
 		})
+	}
+}
+
+// TestEncodeIsMarshalOfTheEnvelope: Encode writes exactly what
+// json.Marshal gives for the Envelope, escapes and all.
+func TestEncodeIsMarshalOfTheEnvelope(t *testing.T) {
+	payloads := []any{
+		chat.Message{Room: "general", Seq: 7, ID: "m_1", From: chat.User{ID: "u_1", Username: "al<i>ce"},
+			Text: "hi \"there\" <b>&amp; \u2028 😀\n", SentAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+		struct{}{},
+		map[string]any{"rooms": []string{}},
+		nil,
+		ErrorPayload{Code: chat.CodeBadRequest, Message: "bad \x00 payload"},
+	}
+	for _, id := range []string{"", "c-17", "q\"uote<&>\u2028é"} {
+		for _, p := range payloads {
+			got, err := Encode(TypeAck, id, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(Envelope{Type: TypeAck, ID: id, Payload: raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("Encode(%q, %q, %T):\n got %s\nwant %s", TypeAck, id, p, got, want)
+			}
+		}
 	}
 }
