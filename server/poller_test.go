@@ -28,14 +28,7 @@ func TestIdleConnectionsHaveNoGoroutine(t *testing.T) {
 				PingInterval: time.Minute, PongWait: 2 * time.Minute,
 			}})
 			token := srv.Register(t, "idler").Token
-			settle := func() int {
-				var n int
-				for range 20 { // let goroutines of finished work exit
-					time.Sleep(20 * time.Millisecond)
-					n = runtime.NumGoroutine()
-				}
-				return n
-			}
+			settle := func() int { return steadyGoroutines() }
 			before := settle()
 			for range conns {
 				ws := dialRaw(t, srv, token, nil) // no client-side reader goroutine
@@ -74,10 +67,7 @@ func TestPongsLeaveNoGoroutine(t *testing.T) {
 		RateLimit: 0, PingInterval: 50 * time.Millisecond, PongWait: 5 * time.Second,
 	}})
 	token := srv.Register(t, "ponger").Token
-	settle := func() int {
-		time.Sleep(300 * time.Millisecond)
-		return runtime.NumGoroutine()
-	}
+	settle := func() int { return steadyGoroutines() }
 	before := settle()
 	var pongs atomic.Int64
 	for range conns {
@@ -105,4 +95,16 @@ func TestPongsLeaveNoGoroutine(t *testing.T) {
 		t.Fatalf("%d connections answering pings: %d more goroutines, want about %d (the clients' own)", conns, grown, conns)
 	}
 	t.Logf("%d connections, %d pongs: %d more goroutines", conns, pongs.Load(), grown)
+}
+
+// steadyGoroutines counts goroutines over half a second and returns the
+// fewest seen: goroutines of work in progress (a pong being read, a
+// cleanup ending) come and go, the ones a connection keeps stay.
+func steadyGoroutines() int {
+	n := runtime.NumGoroutine()
+	for range 25 {
+		time.Sleep(20 * time.Millisecond)
+		n = min(n, runtime.NumGoroutine())
+	}
+	return n
 }
