@@ -177,8 +177,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.hub.shutdown(ctx)
 }
 
-// Ready reports whether the store and the bus answer.
+// readyTimeout bounds Ready: a probe must answer within a second or two
+// whatever the store does, or an orchestrator's probe times out instead of
+// reading 503.
+const readyTimeout = 2 * time.Second
+
+// Ready reports whether the store and the bus answer within readyTimeout.
 func (s *Server) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		return err
 	}
