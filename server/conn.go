@@ -348,36 +348,30 @@ func (c *conn) writeSlow(buf []byte, off int, last bool) {
 // wrote ends a write that the kernel took whole.
 func (c *conn) wrote(buf []byte, last bool) {
 	putBuf(buf)
-	if last {
-		c.mu.Lock()
-		c.writing = false
-		c.mu.Unlock()
-		c.finish()
-		return
-	}
 	c.mu.Lock()
 	c.writing = false
-	if len(c.out) > 0 || len(c.ctl) > 0 || c.closing {
+	if !last && (len(c.out) > 0 || len(c.ctl) > 0 || c.closing) {
 		c.scheduleLocked() // queued during the write
 	}
 	c.mu.Unlock()
+	if last {
+		c.finish()
+	}
 }
 
 // writeFailed: the client is gone or stuck past the write wait. Closing the
-// socket ends the reader, which cleans up.
+// socket ends the reader, which cleans up; a connection between reads ends
+// now.
 func (c *conn) writeFailed(buf []byte) {
 	putBuf(buf)
 	c.wire.Close()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.writing = false
 	c.closing, c.closeOut = true, true
 	putBuf(c.out)
 	c.out, c.outFrames = nil, 0
-	c.mu.Unlock()
-	c.finish()
-	c.mu.Lock()
-	c.setReadDeadlineLocked(time.Now()) // a connection between reads ends now
-	c.mu.Unlock()
+	c.finishLocked(0)
 }
 
 // finish marks the connection's writing done: the reader now waits only
@@ -385,11 +379,16 @@ func (c *conn) writeFailed(buf []byte) {
 func (c *conn) finish() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.finishLocked(closeGrace)
+}
+
+// finishLocked marks writing done and gives the reader grace to go on.
+func (c *conn) finishLocked(grace time.Duration) {
 	if c.finished {
 		return
 	}
 	c.finished = true
-	c.setReadDeadlineLocked(time.Now().Add(closeGrace))
+	c.setReadDeadlineLocked(time.Now().Add(grace))
 	close(c.flushed)
 }
 
