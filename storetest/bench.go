@@ -51,18 +51,7 @@ func Bench(b *testing.B, newStore func(tb testing.TB) chat.Store) {
 	})
 	b.Run("AppendParallel/ManyRooms", func(b *testing.B) {
 		s := newStore(b)
-		n := parallelism * runtime.GOMAXPROCS(0)
-		users := make([]chat.User, n)
-		for i := range users {
-			users[i] = benchUser(b, s, fmt.Sprintf("user%d", i))
-			if _, err := s.CreateRoom(b.Context(), users[i].ID, fmt.Sprintf("room%d", i), false); err != nil {
-				b.Fatal(err)
-			}
-		}
-		benchParallel(b, s, func(g int) (chat.User, string) {
-			g %= n
-			return users[g], fmt.Sprintf("room%d", g)
-		})
+		benchParallel(b, s, senderPerRoom(b, s))
 	})
 	b.Run("AppendAsync/ManyRooms", func(b *testing.B) {
 		s := newStore(b)
@@ -70,19 +59,26 @@ func Bench(b *testing.B, newStore func(tb testing.TB) chat.Store) {
 		if !ok {
 			b.Skip("the store does not implement chat.AsyncAppender")
 		}
-		n := parallelism * runtime.GOMAXPROCS(0)
-		users := make([]chat.User, n)
-		for i := range users {
-			users[i] = benchUser(b, s, fmt.Sprintf("user%d", i))
-			if _, err := s.CreateRoom(b.Context(), users[i].ID, fmt.Sprintf("room%d", i), false); err != nil {
-				b.Fatal(err)
-			}
-		}
-		benchAsync(b, aa, func(g int) (chat.User, string) {
-			g %= n
-			return users[g], fmt.Sprintf("room%d", g)
-		})
+		benchAsync(b, aa, senderPerRoom(b, s))
 	})
+}
+
+// senderPerRoom makes a user and a room of theirs for each of the
+// benchmark's goroutines, and tells goroutine g its sender and room.
+func senderPerRoom(b *testing.B, s chat.Store) func(g int) (chat.User, string) {
+	b.Helper()
+	n := parallelism * runtime.GOMAXPROCS(0)
+	users := make([]chat.User, n)
+	for i := range users {
+		users[i] = benchUser(b, s, fmt.Sprintf("user%d", i))
+		if _, err := s.CreateRoom(b.Context(), users[i].ID, fmt.Sprintf("room%d", i), false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return func(g int) (chat.User, string) {
+		g %= n
+		return users[g], fmt.Sprintf("room%d", g)
+	}
 }
 
 // benchAsync runs pipelined Appends from parallelism goroutines per CPU,
