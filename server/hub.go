@@ -141,9 +141,15 @@ type room struct {
 	err   error         // init failure; set before ready is closed
 	sub   chat.Subscription
 
-	mu        sync.Mutex // guards the following; held while delivering
+	// deliverMu serialises what the room delivers from the bus and from
+	// the store (onBus, resync, fill), in seq order. It is held across
+	// store calls and their retries, so nothing but the room's own bus
+	// events waits for it: attaches, detaches and presence take mu only.
+	deliverMu sync.Mutex
+
+	mu        sync.Mutex // guards the following; held only to queue frames, never across a store call or a wait
 	conns     map[*conn]struct{}
-	delivered int64 // highest seq delivered to conns
+	delivered int64 // highest seq delivered to conns; written under deliverMu and mu
 }
 
 // attach adds c to the room's local delivery. Under the room's lock it
@@ -157,7 +163,7 @@ func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
 	if creator {
 		r = &room{name: name, h: h, ready: make(chan struct{}), conns: make(map[*conn]struct{})}
 		h.rooms[name] = r
-		r.mu.Lock() // bus events wait until the cursor is known
+		r.deliverMu.Lock() // bus events wait until the cursor is known
 		h.s.metrics.rooms.Inc()
 	}
 	r.refs++
@@ -190,26 +196,29 @@ func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
 }
 
 // init subscribes to the room's topic and then reads its last seq, with
-// r.mu held since attach: a message published after the read reaches the
-// subscription, and one stored before it is not delivered twice.
+// r.deliverMu held since attach: a message published after the read
+// reaches the subscription, and one stored before it is not delivered
+// twice. Nobody attaches before ready is closed.
 func (r *room) init() {
 	defer close(r.ready)
 	sub, err := r.h.s.bus.Subscribe(roomTopic(r.name), r.onBus)
 	if err != nil {
 		r.err = err
-		r.mu.Unlock()
+		r.deliverMu.Unlock()
 		return
 	}
 	last, err := r.h.lastSeq(r.name)
 	if err != nil {
 		r.err = err
-		r.mu.Unlock()
-		sub.Unsubscribe() // not under r.mu: a blocked handler holds the subscription
+		r.deliverMu.Unlock()
+		r.h.unsubscribe(sub, roomTopic(r.name)) // not under deliverMu: a blocked handler holds the subscription
 		return
 	}
 	r.sub = sub
+	r.mu.Lock()
 	r.delivered = last
 	r.mu.Unlock()
+	r.deliverMu.Unlock()
 }
 
 func (h *hub) lastSeq(name string) (int64, error) {
@@ -240,7 +249,15 @@ func (h *hub) release(r *room) {
 	}
 	h.mu.Unlock()
 	if last && r.sub != nil {
-		r.sub.Unsubscribe()
+		h.unsubscribe(r.sub, roomTopic(r.name))
+	}
+}
+
+// unsubscribe ends a bus subscription; a failure leaves the bus delivering
+// to a handler that ignores what it gets, so it is only worth a log line.
+func (h *hub) unsubscribe(sub chat.Subscription, topic string) {
+	if err := sub.Unsubscribe(); err != nil {
+		h.s.log.Warn("bus unsubscribe failed", "topic", topic, "err", err)
 	}
 }
 
@@ -255,35 +272,50 @@ func (r *room) onBus(data []byte) {
 		r.h.s.log.Error("bad room event on bus", "room", r.name, "err", err)
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
 	if r.err != nil {
 		return
 	}
 	switch ev.Kind {
 	case evMessage:
 		if ev.Seq > r.delivered+1 {
-			r.fillLocked(ev.Seq - 1) // which may deliver this one too
+			r.fill(ev.Seq - 1) // which may deliver this one too
 		}
 		if ev.Seq <= r.delivered {
 			return // delivered already (filled from the store, or a duplicate)
 		}
-		r.broadcastLocked(ev.Frame, nil, frameMessage)
-		r.delivered = ev.Seq
+		r.deliver(ev.Frame, ev.Seq)
 	case evUpdated:
-		r.broadcastLocked(ev.Frame, nil, frameEvent)
+		r.broadcast(ev.Frame, nil, frameEvent)
 	case evTyping:
 		if ev.User != nil {
-			r.broadcastLocked(ev.Frame, func(c *conn) bool { return c.user.ID != ev.User.ID }, frameEphemeral)
+			r.broadcast(ev.Frame, func(c *conn) bool { return c.user.ID != ev.User.ID }, frameEphemeral)
 		}
 	}
+}
+
+// deliver queues message seq's frame to the room's connections and moves
+// the cursor past it; the caller holds deliverMu.
+func (r *room) deliver(data []byte, seq int64) {
+	r.mu.Lock()
+	r.broadcastLocked(data, nil, frameMessage)
+	r.delivered = seq
+	r.mu.Unlock()
+}
+
+// broadcast queues a frame to the room's connections that want it.
+func (r *room) broadcast(data []byte, want func(*conn) bool, kind frameKind) {
+	r.mu.Lock()
+	r.broadcastLocked(data, want, kind)
+	r.mu.Unlock()
 }
 
 // resync delivers whatever the store has beyond the cursor: the bus said
 // it may have lost events.
 func (r *room) resync() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.deliverMu.Lock()
+	defer r.deliverMu.Unlock()
 	if r.err != nil {
 		return
 	}
@@ -293,12 +325,12 @@ func (r *room) resync() {
 		return
 	}
 	if last > r.delivered {
-		r.fillLocked(last)
+		r.fill(last)
 	}
 }
 
-// fillLocked delivers the room's messages from delivered+1 to upTo from the
-// store. While the store is unavailable it retries (delivery in this room
+// fill delivers the room's messages from delivered+1 to upTo from the
+// store; the caller holds deliverMu, and mu is taken only to queue. While the store is unavailable it retries (delivery in this room
 // waits); it gives up only when the hub shuts down or the store keeps
 // failing, and then skips ahead so that the room does not stall for good.
 //
@@ -315,7 +347,7 @@ func (r *room) resync() {
 // delivered, and skips what the fill delivered) or it has read as many
 // again as the gap (a room that outruns its readers is left to the queue
 // bound, as it would be without an outage).
-func (r *room) fillLocked(upTo int64) {
+func (r *room) fill(upTo int64) {
 	h := r.h
 	page := int64(max(1, min(100, h.s.cfg.QueueFrames/4)))
 	pace := fillPacer{r: r}
@@ -343,7 +375,7 @@ func (r *room) fillLocked(upTo int64) {
 			if err != nil || len(msgs) == 0 {
 				h.s.log.Error("cannot fill a gap from the store; skipping", "room", r.name,
 					"from", after+1, "to", upTo, "err", err)
-				r.delivered = upTo
+				r.skip(upTo)
 				return
 			}
 		}
@@ -356,13 +388,12 @@ func (r *room) fillLocked(upTo int64) {
 				if !catchingUp {
 					h.s.log.Warn("hub shutting down: gap fill abandoned", "room", r.name,
 						"from", m.Seq, "to", upTo)
-					r.delivered = upTo
+					r.skip(upTo)
 				}
 				return
 			}
 			h.s.metrics.gapFills.Inc()
-			r.broadcastLocked(data, nil, frameMessage)
-			r.delivered = m.Seq
+			r.deliver(data, m.Seq)
 		}
 		switch {
 		case catchingUp && len(msgs) < limit:
@@ -372,6 +403,13 @@ func (r *room) fillLocked(upTo int64) {
 			upTo += gap
 		}
 	}
+}
+
+// skip moves the cursor to seq without delivering what lies before it.
+func (r *room) skip(seq int64) {
+	r.mu.Lock()
+	r.delivered = seq
+	r.mu.Unlock()
 }
 
 // fillPollInterval is how often a paced fill looks whether the room's
@@ -429,7 +467,13 @@ func (p *fillPacer) wait() bool {
 	for {
 		now := time.Now()
 		full := false
+		r.mu.Lock()
+		conns := make([]*conn, 0, len(r.conns))
 		for c := range r.conns {
+			conns = append(conns, c)
+		}
+		r.mu.Unlock()
+		for _, c := range conns {
 			if p.slow[c] {
 				continue
 			}
@@ -581,7 +625,7 @@ func (h *hub) unregister(c *conn, lu *localUser) {
 	}
 	h.mu.Unlock()
 	if sub != nil {
-		sub.Unsubscribe()
+		h.unsubscribe(sub, userTopic(lu.id))
 	}
 }
 
@@ -806,7 +850,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 			c.wire.Close()
 		}
 	}
-	h.presenceSub.Unsubscribe()
+	h.unsubscribe(h.presenceSub, presenceTopic)
 	h.heartbeat.Wait()
 	for _, f := range h.flushers {
 		f.stop()
