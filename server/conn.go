@@ -489,7 +489,7 @@ func (h *hub) serve(c *conn) {
 		c.start(errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
-		h.syncPresence(c.user)
+		h.presence.sync(c.user)
 		// Counted after this user's own presence, so that they count.
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
@@ -554,7 +554,7 @@ func (h *hub) end(c *conn, readErr error) {
 		h.detach(c, r)
 	}
 	h.unregister(c, c.lu)
-	h.syncPresence(c.user)
+	h.presence.sync(c.user)
 	c.mu.Lock()
 	code, text := c.closeCode, c.closeText
 	c.mu.Unlock()

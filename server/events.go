@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"log/slog"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/protocol"
@@ -59,4 +60,84 @@ func frame(typ, id string, payload any) []byte {
 
 func errorFrame(id string, err error) []byte {
 	return frame(protocol.TypeError, id, protocol.ErrorPayload{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
+}
+
+// publishEvent encodes ev and publishes it on topic. A failure is logged
+// and dropped: room messages are stored already, and nodes fill the gap
+// from the store when the next one arrives or the bus reconnects.
+func publishEvent(bus chat.Bus, log *slog.Logger, topic string, ev busEvent) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		log.Error("encode bus event", "kind", ev.Kind, "err", err)
+		return
+	}
+	if err := bus.Publish(topic, data); err != nil {
+		log.Warn("bus publish failed", "topic", topic, "kind", ev.Kind, "err", err)
+	}
+}
+
+// What the hub tells every node. Request handlers call these; they never
+// build bus events themselves.
+
+// publishMessage delivers a newly committed message to the room's members.
+func (h *hub) publishMessage(m chat.Message) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(m.Room), busEvent{
+		Kind: evMessage, Room: m.Room, Seq: m.Seq, Frame: frame(protocol.TypeNewMessage, "", m),
+	})
+}
+
+// publishEdited delivers message_updated for an edited message.
+func (h *hub) publishEdited(m chat.Message) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(m.Room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMessageUpdated, "", m),
+	})
+}
+
+// publishDeleted delivers message_deleted for a deleted message.
+func (h *hub) publishDeleted(room string, seq int64) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMessageDeleted, "", protocol.MessageRef{Room: room, Seq: seq}),
+	})
+}
+
+// publishTyping tells the room's other members that u is typing.
+func (h *hub) publishTyping(room string, u chat.User) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evTyping, User: &u, Frame: frame(protocol.TypeTyping, "", protocol.Typing{Room: room, User: u}),
+	})
+}
+
+// publishAdded tells every connection of u that u is now a member of room,
+// except origin (nil: none), which knows already.
+func (h *hub) publishAdded(u chat.User, room chat.Room, origin *conn) {
+	ev := busEvent{Kind: evAdded, RoomObj: &room}
+	h.from(&ev, origin)
+	publishEvent(h.s.bus, h.s.log, userTopic(u.ID), ev)
+}
+
+// publishRemoved tells every connection of u but origin that u left room.
+func (h *hub) publishRemoved(u chat.User, room string, origin *conn) {
+	ev := busEvent{Kind: evRemoved, Room: room}
+	h.from(&ev, origin)
+	publishEvent(h.s.bus, h.s.log, userTopic(u.ID), ev)
+}
+
+// publishRead tells every connection of origin's user but origin that the
+// read marker of room moved to seq.
+func (h *hub) publishRead(origin *conn, room string, seq int64) {
+	ev := busEvent{Kind: evRead, Frame: frame(protocol.TypeReadMarker, "", protocol.MessageRef{Room: room, Seq: seq})}
+	h.from(&ev, origin)
+	publishEvent(h.s.bus, h.s.log, userTopic(origin.user.ID), ev)
+}
+
+// publishLogout closes the session's sockets on every node.
+func (h *hub) publishLogout(userID string, tokenHash []byte) {
+	publishEvent(h.s.bus, h.s.log, userTopic(userID), busEvent{Kind: evLogout, Session: tokenHash})
+}
+
+// from marks ev as coming from connection c of this node (if c is set).
+func (h *hub) from(ev *busEvent, c *conn) {
+	if c != nil {
+		ev.Node, ev.Conn = h.node, c.id
+	}
 }

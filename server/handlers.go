@@ -203,9 +203,7 @@ func (s *Server) allowSend(from chat.User) error {
 // stored publishes a newly committed message to every node.
 func (s *Server) stored(m chat.Message) {
 	s.metrics.messagesStored.Inc()
-	s.hub.publish(roomTopic(m.Room), busEvent{
-		Kind: evMessage, Room: m.Room, Seq: m.Seq, Frame: frame(protocol.TypeNewMessage, "", m),
-	})
+	s.hub.publishMessage(m)
 }
 
 // joinRoom serves join_room and change_room; both make the room the
@@ -233,8 +231,7 @@ func (req *request) joinRoom() (any, error) {
 // member of, acks with the connection's cursor, and tells the user's other
 // connections and every node's presence.
 func (h *hub) joined(c *conn, room chat.Room, ackID string) error {
-	u := c.user
-	h.changePresence(busEvent{Kind: evJoinRoom, User: &u, Room: room.Name})
+	h.presence.joined(c.user, room.Name)
 	err := h.attach(c, room.Name, func(cursor int64) {
 		if ackID == "" {
 			return
@@ -247,7 +244,7 @@ func (h *hub) joined(c *conn, room chat.Room, ackID string) error {
 	if err != nil {
 		return err
 	}
-	h.publish(userTopic(u.ID), busEvent{Kind: evAdded, Node: h.node, Conn: c.id, RoomObj: &room})
+	h.publishAdded(c.user, room, c)
 	return nil
 }
 
@@ -266,8 +263,8 @@ func (req *request) leaveRoom() (any, error) {
 	if r := c.removeRoom(p.Room); r != nil {
 		h.detach(c, r)
 	}
-	h.publish(userTopic(c.user.ID), busEvent{Kind: evRemoved, Node: h.node, Conn: c.id, Room: p.Room})
-	h.changePresence(busEvent{Kind: evLeave, User: &c.user, Room: p.Room})
+	h.publishRemoved(c.user, p.Room, c)
+	h.presence.left(c.user, p.Room)
 	return struct{}{}, nil
 }
 
@@ -314,8 +311,8 @@ func (req *request) invite() (any, error) {
 // added tells every connection of u, on every node, that u is now a member
 // of room (room_added), and counts u as online there.
 func (h *hub) added(u chat.User, room chat.Room) {
-	h.changePresence(busEvent{Kind: evJoinRoom, User: &u, Room: room.Name})
-	h.publish(userTopic(u.ID), busEvent{Kind: evAdded, RoomObj: &room})
+	h.presence.joined(u, room.Name)
+	h.publishAdded(u, room, nil)
 }
 
 func (req *request) openDM() (any, error) {
@@ -413,10 +410,7 @@ func (req *request) typing() (any, error) {
 	now := time.Now()
 	if now.Sub(c.lastTyping[p.Room]) >= typingInterval {
 		c.lastTyping[p.Room] = now
-		u := c.user
-		c.s.hub.publish(roomTopic(p.Room), busEvent{
-			Kind: evTyping, User: &u, Frame: frame(protocol.TypeTyping, "", protocol.Typing{Room: p.Room, User: u}),
-		})
+		c.s.hub.publishTyping(p.Room, c.user)
 	}
 	return struct{}{}, nil
 }
@@ -448,7 +442,7 @@ func (req *request) editMessage() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.s.hub.publish(roomTopic(p.Room), busEvent{Kind: evUpdated, Frame: frame(protocol.TypeMessageUpdated, "", m)})
+	c.s.hub.publishEdited(m)
 	return protocol.MessageAck{Message: m}, nil
 }
 
@@ -467,9 +461,7 @@ func (req *request) deleteMessage() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.s.hub.publish(roomTopic(p.Room), busEvent{
-		Kind: evUpdated, Frame: frame(protocol.TypeMessageDeleted, "", protocol.MessageRef{Room: p.Room, Seq: p.Seq}),
-	})
+	c.s.hub.publishDeleted(p.Room, p.Seq)
 	return protocol.MessageAck{Message: m}, nil
 }
 
@@ -487,10 +479,6 @@ func (req *request) markRead() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := c.s.hub
-	h.publish(userTopic(c.user.ID), busEvent{
-		Kind: evRead, Node: h.node, Conn: c.id,
-		Frame: frame(protocol.TypeReadMarker, "", protocol.MessageRef{Room: p.Room, Seq: res.seq}),
-	})
+	c.s.hub.publishRead(c, p.Room, res.seq)
 	return protocol.MarkReadAck{Room: p.Room, Seq: res.seq, Unread: res.unread}, nil
 }

@@ -29,6 +29,12 @@ const storeTimeout = 5 * time.Second
 // connection attached at cursor C has received, or will receive, exactly the
 // room's messages with seq > C, in order. A message whose predecessor the bus
 // lost or reordered is preceded by a fill from the store.
+//
+// Locks, in the order they may be taken: presence.syncMu, room.deliverMu,
+// hub.mu, room.mu, conn.mu, roster.mu. hub.mu and room.mu are held only to
+// look up or queue, never across a store call, a bus call or a wait; a
+// room's store calls (its init and gap fills) hold its deliverMu, which
+// only that room's own bus events wait for.
 type hub struct {
 	s        *Server
 	node     string // this node's random ID on the bus
@@ -46,10 +52,6 @@ type hub struct {
 	flushers    []*flusher
 	poller      *poller // nil: every connection has a goroutine that reads it
 	nextFlusher atomic.Uint32
-
-	presenceSub chat.Subscription
-	heartbeat   sync.WaitGroup // the heartbeat goroutine
-	presenceMu  sync.Mutex     // serialises syncPresence
 }
 
 type localUser struct {
@@ -63,13 +65,12 @@ func newHub(s *Server) (*hub, error) {
 	var b [8]byte
 	rand.Read(b[:])
 	h := &hub{
-		s:        s,
-		node:     hex.EncodeToString(b[:]),
-		presence: newPresence(),
-		done:     make(chan struct{}),
-		rooms:    make(map[string]*room),
-		users:    make(map[string]*localUser),
-		conns:    make(map[*conn]struct{}),
+		s:     s,
+		node:  hex.EncodeToString(b[:]),
+		done:  make(chan struct{}),
+		rooms: make(map[string]*room),
+		users: make(map[string]*localUser),
+		conns: make(map[*conn]struct{}),
 	}
 	for range s.cfg.Flushers {
 		h.flushers = append(h.flushers, newFlusher(s.cfg.WriteDelay))
@@ -82,54 +83,12 @@ func newHub(s *Server) (*hub, error) {
 			h.poller = p
 		}
 	}
-	sub, err := s.bus.Subscribe(presenceTopic, h.onPresenceEvent)
+	p, err := startPresence(h.node, s.bus, s.log, s.cfg.NodeHeartbeat, h)
 	if err != nil {
 		return nil, err
 	}
-	h.presenceSub = sub
-	// Nodes that run already tell this one who is online on them.
-	h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
-	h.heartbeat.Add(1)
-	go h.runHeartbeat()
+	h.presence = p
 	return h, nil
-}
-
-// runHeartbeat tells the other nodes that this one is alive and presumes
-// gone, with all their users, the nodes that stopped saying so (a crash, a
-// partition): without it their users would stay online everywhere.
-func (h *hub) runHeartbeat() {
-	defer h.heartbeat.Done()
-	every := h.s.cfg.NodeHeartbeat
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.done:
-			return
-		case now := <-t.C:
-			h.publish(presenceTopic, busEvent{Kind: evAlive, Node: h.node})
-			gone, departures := h.presence.expire(now.Add(-3 * every))
-			for _, node := range gone {
-				h.s.log.Warn("node presumed gone: no heartbeat", "node", node)
-			}
-			for _, d := range departures {
-				h.announce(d.user, protocol.StatusOffline, d.ts)
-			}
-		}
-	}
-}
-
-func (h *hub) publish(topic string, ev busEvent) {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		h.s.log.Error("encode bus event", "kind", ev.Kind, "err", err)
-		return
-	}
-	if err := h.s.bus.Publish(topic, data); err != nil {
-		// Room messages are stored already; nodes fill the gap from the
-		// store when the next one arrives or the bus reconnects.
-		h.s.log.Warn("bus publish failed", "topic", topic, "kind", ev.Kind, "err", err)
-	}
 }
 
 // room is one room as this node delivers it.
@@ -686,94 +645,6 @@ func (h *hub) onUserEvent(lu *localUser, data []byte) {
 	}
 }
 
-// publishLogout closes the session's sockets on every node.
-func (h *hub) publishLogout(userID string, tokenHash []byte) {
-	h.publish(userTopic(userID), busEvent{Kind: evLogout, Session: tokenHash})
-}
-
-// The presence topic. This node applies its own changes at once and
-// ignores their echo; other nodes' changes arrive here.
-func (h *hub) onPresenceEvent(data []byte) {
-	if data == nil {
-		return
-	}
-	var ev busEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		h.s.log.Error("bad presence event on bus", "err", err)
-		return
-	}
-	if ev.Node == h.node || ev.Node == "" {
-		return
-	}
-	if h.presence.heard(ev.Node, time.Now()) && ev.Kind != evSync {
-		// A node we did not know, or had presumed gone, is back: ask
-		// everyone, it included, who is online.
-		h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
-	}
-	switch {
-	case ev.Kind == evSync:
-		h.announceLocalUsers()
-	case ev.User != nil:
-		h.applyPresence(ev)
-	}
-}
-
-// announceLocalUsers publishes every local user as online, with the rooms
-// their connections are attached to, for a node that has just started.
-func (h *hub) announceLocalUsers() {
-	h.mu.Lock()
-	users := make([]chat.User, 0, len(h.users))
-	for _, lu := range h.users {
-		for c := range lu.conns {
-			users = append(users, c.user)
-			break
-		}
-	}
-	h.mu.Unlock()
-	for _, u := range users {
-		if rooms, ok := h.localRooms(u.ID); ok {
-			h.publish(presenceTopic, busEvent{Kind: evOnline, Node: h.node, User: &u, Rooms: rooms})
-		}
-	}
-}
-
-func (h *hub) applyPresence(ev busEvent) {
-	u := *ev.User
-	switch ev.Kind {
-	case evOnline:
-		h.announce(u, protocol.StatusOnline, h.presence.nodeOnline(ev.Node, u, ev.Rooms))
-	case evOffline:
-		_, ts := h.presence.nodeOffline(ev.Node, u.ID)
-		h.announce(u, protocol.StatusOffline, ts)
-	case evJoinRoom:
-		if t, ok := h.presence.join(u, ev.Room); ok {
-			h.announce(u, protocol.StatusOnline, []transition{t})
-		}
-	case evLeave:
-		if t, ok := h.presence.leave(u.ID, ev.Room); ok {
-			h.announce(u, protocol.StatusOffline, []transition{t})
-		}
-	}
-}
-
-// syncPresence makes this node's presence of u match its connections of u:
-// online (with the rooms they are attached to) if it has any, offline if
-// not. It looks at the connections rather than being told "first" or
-// "last", so a quick reconnect, whose online may race the old connection's
-// offline, cannot leave a connected user offline.
-func (h *hub) syncPresence(u chat.User) {
-	h.presenceMu.Lock()
-	defer h.presenceMu.Unlock()
-	rooms, connected := h.localRooms(u.ID)
-	counted := h.presence.nodeHas(h.node, u.ID)
-	switch {
-	case connected && !counted:
-		h.changePresence(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
-	case !connected && counted:
-		h.changePresence(busEvent{Kind: evOffline, User: &u})
-	}
-}
-
 // localRooms returns the rooms this node's connections of a user are
 // attached to, and whether it has any connection of theirs.
 func (h *hub) localRooms(userID string) ([]string, bool) {
@@ -796,13 +667,6 @@ func (h *hub) localRooms(userID string) ([]string, bool) {
 		rooms = append(rooms, name)
 	}
 	return rooms, true
-}
-
-// changePresence applies a presence change of this node and tells the others.
-func (h *hub) changePresence(ev busEvent) {
-	ev.Node = h.node
-	h.applyPresence(ev)
-	h.publish(presenceTopic, ev)
 }
 
 // announce sends presence events to the local members of each room, except
@@ -850,8 +714,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 			c.wire.Close()
 		}
 	}
-	h.unsubscribe(h.presenceSub, presenceTopic)
-	h.heartbeat.Wait()
+	h.presence.stop()
 	for _, f := range h.flushers {
 		f.stop()
 	}

@@ -1,218 +1,197 @@
 package server
 
 import (
-	"slices"
-	"strings"
+	"encoding/json"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/protocol"
 )
 
-// presence is this node's view of who is online in the whole cluster and in
-// which rooms, fed by the presence topic (and applied locally first for this
-// node's own changes).
+// presence keeps who is online across the cluster: it owns this node's id
+// on the bus, the presence topic, the heartbeat that tells the other nodes
+// this one is alive, and the roster of users and peers. It reaches the hub
+// only through presenceHost: to deliver presence frames to this node's
+// connections, and to ask which of them a user has.
+//
+// Locks: syncMu is taken before anything the host takes (hub.mu, conn.mu,
+// room.mu); roster.mu is a leaf. No store call runs under either, and
+// delivering only queues frames, so a room whose store stalls cannot stall
+// presence.
 type presence struct {
-	mu    sync.Mutex // guards the following
-	users map[string]*onlineUser
-	rooms map[string]map[string]chat.User // room -> online members
-	nodes map[string]time.Time            // other nodes -> when last heard from
+	node  string // this node's random id on the bus
+	bus   chat.Bus
+	log   *slog.Logger
+	host  presenceHost
+	every time.Duration // heartbeat period; a peer silent for three is gone
+
+	roster *roster
+	syncMu sync.Mutex // serialises sync, so that its look at the connections and its change are one step
+
+	sub  chat.Subscription
+	done chan struct{}
+	wg   sync.WaitGroup // the heartbeat goroutine
 }
 
-type onlineUser struct {
-	user  chat.User
-	nodes map[string]struct{}
-	rooms map[string]struct{}
+// presenceHost is the hub, as presence sees it.
+type presenceHost interface {
+	// announce queues presence frames to the local members of each room
+	// of ts, other than u.
+	announce(u chat.User, status string, ts []transition)
+	// localRooms returns the rooms this node's connections of a user are
+	// attached to, and whether it has any connection of theirs.
+	localRooms(userID string) (rooms []string, connected bool)
 }
 
-func newPresence() *presence {
-	return &presence{
-		users: make(map[string]*onlineUser),
-		rooms: make(map[string]map[string]chat.User),
-		nodes: make(map[string]time.Time),
+// startPresence subscribes to the presence topic, asks the nodes already
+// running who is online on them, and starts the heartbeat.
+func startPresence(node string, bus chat.Bus, log *slog.Logger, every time.Duration, host presenceHost) (*presence, error) {
+	p := &presence{node: node, bus: bus, log: log, host: host, every: every, roster: newRoster(), done: make(chan struct{})}
+	sub, err := bus.Subscribe(presenceTopic, p.onEvent)
+	if err != nil {
+		return nil, err
 	}
+	p.sub = sub
+	p.publish(busEvent{Kind: evSync})
+	p.wg.Go(p.runHeartbeat)
+	return p, nil
 }
 
-// transition is a user going online or offline in a room, with the number
-// of online members the room has with them.
-type transition struct {
-	room   string
-	online int
-}
-
-// nodeOnline records that node has a connection of u, a member of rooms. If
-// u was offline everywhere it returns the rooms where u is now online.
-func (p *presence) nodeOnline(node string, u chat.User, rooms []string) []transition {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ou := p.users[u.ID]
-	if ou == nil {
-		ou = &onlineUser{user: u, nodes: make(map[string]struct{}), rooms: make(map[string]struct{})}
-		p.users[u.ID] = ou
+// stop ends the heartbeat and the subscription.
+func (p *presence) stop() {
+	close(p.done)
+	p.wg.Wait()
+	if err := p.sub.Unsubscribe(); err != nil {
+		p.log.Warn("bus unsubscribe failed", "topic", presenceTopic, "err", err)
 	}
-	ou.nodes[node] = struct{}{}
-	var out []transition
-	for _, r := range rooms {
-		if t, ok := p.addLocked(ou, r); ok {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// nodeOffline records that node has no connection of u any more. If u is
-// then offline everywhere it returns the rooms u went offline in.
-func (p *presence) nodeOffline(node string, userID string) (chat.User, []transition) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ou := p.users[userID]
-	if ou == nil {
-		return chat.User{}, nil
-	}
-	delete(ou.nodes, node)
-	if len(ou.nodes) > 0 {
-		return ou.user, nil
-	}
-	delete(p.users, userID)
-	var out []transition
-	for r := range ou.rooms {
-		members := p.rooms[r]
-		out = append(out, transition{room: r, online: len(members)})
-		delete(members, userID)
-		if len(members) == 0 {
-			delete(p.rooms, r)
-		}
-	}
-	return ou.user, out
-}
-
-// join records that u became a member of room; ok if u is online and was
-// not counted there yet.
-func (p *presence) join(u chat.User, room string) (transition, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ou := p.users[u.ID]
-	if ou == nil {
-		return transition{}, false
-	}
-	return p.addLocked(ou, room)
-}
-
-func (p *presence) addLocked(ou *onlineUser, room string) (transition, bool) {
-	if _, ok := ou.rooms[room]; ok {
-		return transition{}, false
-	}
-	ou.rooms[room] = struct{}{}
-	members := p.rooms[room]
-	if members == nil {
-		members = make(map[string]chat.User)
-		p.rooms[room] = members
-	}
-	members[ou.user.ID] = ou.user
-	return transition{room: room, online: len(members)}, true
-}
-
-// leave records that u left room; ok if u was online there.
-func (p *presence) leave(userID, room string) (transition, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ou := p.users[userID]
-	if ou == nil {
-		return transition{}, false
-	}
-	if _, ok := ou.rooms[room]; !ok {
-		return transition{}, false
-	}
-	delete(ou.rooms, room)
-	members := p.rooms[room]
-	t := transition{room: room, online: len(members)}
-	delete(members, userID)
-	if len(members) == 0 {
-		delete(p.rooms, room)
-	}
-	return t, true
 }
 
 // online returns how many members of room are online.
-func (p *presence) online(room string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.rooms[room])
-}
+func (p *presence) online(room string) int { return p.roster.online(room) }
 
-// who returns the number of online members of room and up to limit of them,
-// sorted by username.
-func (p *presence) who(room string, limit int) (int, []chat.User) {
-	p.mu.Lock()
-	members := p.rooms[room]
-	users := make([]chat.User, 0, len(members))
-	for _, u := range members {
-		users = append(users, u)
+// who returns the number of online members of room and up to limit of them.
+func (p *presence) who(room string, limit int) (int, []chat.User) { return p.roster.who(room, limit) }
+
+// sync makes this node's presence of u match its connections of u: online
+// (with the rooms they are attached to) if it has any, offline if not. It
+// looks at the connections rather than being told "first" or "last", so a
+// quick reconnect, whose online may race the old connection's offline,
+// cannot leave a connected user offline.
+func (p *presence) sync(u chat.User) {
+	p.syncMu.Lock()
+	defer p.syncMu.Unlock()
+	rooms, connected := p.host.localRooms(u.ID)
+	counted := p.roster.nodeHas(p.node, u.ID)
+	switch {
+	case connected && !counted:
+		p.change(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
+	case !connected && counted:
+		p.change(busEvent{Kind: evOffline, User: &u})
 	}
-	n := len(members)
-	p.mu.Unlock()
-	slices.SortFunc(users, func(a, b chat.User) int {
-		return strings.Compare(strings.ToLower(a.Username), strings.ToLower(b.Username))
-	})
-	if len(users) > limit {
-		users = users[:limit]
-	}
-	return n, users
 }
 
-// heard records a sign of life from another node; it reports whether the
-// node was unknown (new, or presumed gone before).
-func (p *presence) heard(node string, now time.Time) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, known := p.nodes[node]
-	p.nodes[node] = now
-	return !known
+// joined counts u, who has just become a member of room, as online there
+// on every node (if u is online).
+func (p *presence) joined(u chat.User, room string) {
+	p.change(busEvent{Kind: evJoinRoom, User: &u, Room: room})
 }
 
-// departure is a user who went offline with the rooms they left.
-type departure struct {
-	user chat.User
-	ts   []transition
+// left stops counting u, who is no longer a member of room, there.
+func (p *presence) left(u chat.User, room string) {
+	p.change(busEvent{Kind: evLeave, User: &u, Room: room})
 }
 
-// expire forgets the nodes not heard from since before cutoff, as if each
-// had closed all its connections, and returns who went offline.
-func (p *presence) expire(cutoff time.Time) (gone []string, out []departure) {
-	p.mu.Lock()
-	for node, seen := range p.nodes {
-		if seen.Before(cutoff) {
-			delete(p.nodes, node)
-			gone = append(gone, node)
-		}
-	}
-	var affected []string
-	for _, node := range gone {
-		for id, ou := range p.users {
-			if _, ok := ou.nodes[node]; ok {
-				affected = append(affected, id)
+// change applies a presence change of this node and tells the others.
+func (p *presence) change(ev busEvent) {
+	ev.Node = p.node
+	p.apply(ev)
+	p.publish(ev)
+}
+
+func (p *presence) publish(ev busEvent) {
+	ev.Node = p.node
+	publishEvent(p.bus, p.log, presenceTopic, ev)
+}
+
+// runHeartbeat tells the other nodes that this one is alive and presumes
+// gone, with all their users, the nodes that stopped saying so (a crash, a
+// partition): without it their users would stay online everywhere.
+func (p *presence) runHeartbeat() {
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-t.C:
+			p.publish(busEvent{Kind: evAlive})
+			gone, departures := p.roster.expire(now.Add(-3 * p.every))
+			for _, node := range gone {
+				p.log.Warn("node presumed gone: no heartbeat", "node", node)
+			}
+			for _, d := range departures {
+				p.host.announce(d.user, protocol.StatusOffline, d.ts)
 			}
 		}
 	}
-	p.mu.Unlock()
-	for _, node := range gone {
-		for _, id := range affected {
-			if u, ts := p.nodeOffline(node, id); len(ts) > 0 {
-				out = append(out, departure{u, ts})
-			}
-		}
-	}
-	return gone, out
 }
 
-// nodeHas reports whether node counts u as connected to it.
-func (p *presence) nodeHas(node, userID string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ou := p.users[userID]
-	if ou == nil {
-		return false
+// onEvent handles the presence topic. This node applies its own changes at
+// once and ignores their echo; other nodes' changes arrive here.
+func (p *presence) onEvent(data []byte) {
+	if data == nil {
+		return
 	}
-	_, ok := ou.nodes[node]
-	return ok
+	var ev busEvent
+	if err := json.Unmarshal(data, &ev); err != nil {
+		p.log.Error("bad presence event on bus", "err", err)
+		return
+	}
+	if ev.Node == p.node || ev.Node == "" {
+		return
+	}
+	if p.roster.heard(ev.Node, time.Now()) && ev.Kind != evSync {
+		// A node we did not know, or had presumed gone, is back: ask
+		// everyone, it included, who is online.
+		p.publish(busEvent{Kind: evSync})
+	}
+	switch {
+	case ev.Kind == evSync:
+		p.announceLocalUsers()
+	case ev.User != nil:
+		p.apply(ev)
+	}
+}
+
+// announceLocalUsers publishes every user connected to this node as online,
+// with the rooms their connections are attached to, for a node that has
+// just started.
+func (p *presence) announceLocalUsers() {
+	for _, u := range p.roster.usersOn(p.node) {
+		if rooms, ok := p.host.localRooms(u.ID); ok {
+			p.publish(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
+		}
+	}
+}
+
+// apply records a change of ev.Node's and delivers what it changed.
+func (p *presence) apply(ev busEvent) {
+	u := *ev.User
+	switch ev.Kind {
+	case evOnline:
+		p.host.announce(u, protocol.StatusOnline, p.roster.nodeOnline(ev.Node, u, ev.Rooms))
+	case evOffline:
+		_, ts := p.roster.nodeOffline(ev.Node, u.ID)
+		p.host.announce(u, protocol.StatusOffline, ts)
+	case evJoinRoom:
+		if t, ok := p.roster.join(u, ev.Room); ok {
+			p.host.announce(u, protocol.StatusOnline, []transition{t})
+		}
+	case evLeave:
+		if t, ok := p.roster.leave(u.ID, ev.Room); ok {
+			p.host.announce(u, protocol.StatusOffline, []transition{t})
+		}
+	}
 }
