@@ -483,7 +483,13 @@ func (h *hub) serve(c *conn) {
 	h.s.metrics.connections.Inc()
 	h.s.metrics.connectsTotal.Inc()
 
-	welcome, err := h.welcome(c)
+	var welcome protocol.Welcome
+	err := lu.err
+	if err != nil {
+		err = chat.Errorf(chat.CodeUnavailable, "the server cannot follow this account's sessions; try again later")
+	} else {
+		welcome, err = h.welcome(c)
+	}
 	if err != nil {
 		h.s.log.Warn("welcome failed", "user", c.user.Username, "err", err)
 		c.start(errorFrame("", err))

@@ -57,8 +57,9 @@ type hub struct {
 type localUser struct {
 	id    string
 	conns map[*conn]struct{}
-	ready chan struct{} // closed when sub is set (or failed)
+	ready chan struct{} // closed when sub is set, or err
 	sub   chat.Subscription
+	err   error // the user's topic could not be subscribed to
 }
 
 func newHub(s *Server) (*hub, error) {
@@ -537,7 +538,9 @@ func (h *hub) withRoom(name string, f func(r *room)) {
 }
 
 // register adds c to the hub and its user, subscribing to the user's topic
-// for their first connection on this node.
+// for their first connection on this node. If that fails, lu.err says so:
+// such a connection would never learn of a logout, so it must not stay
+// (and the user's next connection tries again).
 func (h *hub) register(c *conn) (lu *localUser, ok bool) {
 	h.mu.Lock()
 	if h.closed {
@@ -558,11 +561,16 @@ func (h *hub) register(c *conn) (lu *localUser, ok bool) {
 	h.mu.Unlock()
 	if first {
 		sub, err := h.s.bus.Subscribe(userTopic(c.user.ID), func(data []byte) { h.onUserEvent(lu, data) })
+		h.mu.Lock()
 		if err != nil {
 			h.s.log.Error("subscribe to user topic", "user", c.user.ID, "err", err)
+			lu.err = err
+			if h.users[lu.id] == lu {
+				delete(h.users, lu.id)
+			}
+		} else {
+			lu.sub = sub
 		}
-		h.mu.Lock()
-		lu.sub = sub
 		h.mu.Unlock()
 		close(lu.ready)
 	} else {
