@@ -653,6 +653,14 @@ func (h *hub) onUserEvent(lu *localUser, data []byte) {
 	}
 }
 
+// connected reports whether this node has a connection of a user.
+func (h *hub) connected(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lu := h.users[userID]
+	return lu != nil && len(lu.conns) > 0
+}
+
 // localRooms returns the rooms this node's connections of a user are
 // attached to, and whether it has any connection of theirs.
 func (h *hub) localRooms(userID string) ([]string, bool) {

@@ -43,6 +43,9 @@ type presenceHost interface {
 	// localRooms returns the rooms this node's connections of a user are
 	// attached to, and whether it has any connection of theirs.
 	localRooms(userID string) (rooms []string, connected bool)
+	// connected reports whether this node has a connection of a user; it
+	// costs nothing like localRooms for a user with many connections.
+	connected(userID string) bool
 }
 
 // startPresence subscribes to the presence topic, asks the nodes already
@@ -82,11 +85,13 @@ func (p *presence) who(room string, limit int) (int, []chat.User) { return p.ros
 func (p *presence) sync(u chat.User) {
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
-	rooms, connected := p.host.localRooms(u.ID)
+	connected := p.host.connected(u.ID)
 	counted := p.roster.nodeHas(p.node, u.ID)
 	switch {
 	case connected && !counted:
-		p.change(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
+		if rooms, ok := p.host.localRooms(u.ID); ok {
+			p.change(busEvent{Kind: evOnline, User: &u, Rooms: rooms})
+		}
 	case !connected && counted:
 		p.change(busEvent{Kind: evOffline, User: &u})
 	}
