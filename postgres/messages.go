@@ -78,10 +78,10 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 		err     error
 	}
 	done := make(chan result, 1)
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return chat.Message{}, false, err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) { done <- result{m, created, err} }}
 	select {
 	case s.appends <- req:
@@ -97,12 +97,12 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 // AppendAsync implements chat.AsyncAppender: Appends are stored, and
 // reported, in the order they were queued (see lanes).
 func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		done(chat.Message{}, false, err)
 		return
 	}
 	s.lanes.queue(ctx, &appendReq{ctx: ctx, nm: nm}, func(m chat.Message, created bool, err error) {
-		s.exit()
+		s.gate.Exit()
 		done(m, created, err)
 	})
 }

@@ -82,18 +82,18 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 // AppendAsync implements chat.AsyncAppender: the appender takes requests
 // in the order they were queued and reports them in that order.
 func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		done(chat.Message{}, false, err)
 		return
 	}
 	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) {
-		s.exit()
+		s.gate.Exit()
 		done(m, created, err)
 	}}
 	select {
 	case s.writes <- req:
 	case <-ctx.Done():
-		s.exit()
+		s.gate.Exit()
 		done(chat.Message{}, false, mapErr("append", ctx.Err()))
 	}
 }
