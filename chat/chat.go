@@ -1,6 +1,7 @@
-// Package chat is chatd's domain: users, rooms and messages, the errors that
-// carry protocol codes, and the Store and Bus interfaces that the adapters
-// (sqlite, postgres, natsbus) implement and the server consumes.
+// Package chat is chatd's domain: users, rooms and messages, the rules of
+// who may do what in a room (Access), the errors that carry protocol
+// codes, and the Store and Bus interfaces that the adapters (sqlite,
+// postgres, natsbus) implement and the server consumes.
 //
 // It depends on the standard library only.
 package chat

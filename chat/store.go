@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -63,6 +64,20 @@ func (q HistoryQuery) Check() (HistoryQuery, error) {
 	return q, nil
 }
 
+// Page makes the page that q asks for out of rows, what a store read for
+// it: up to Limit+1 messages (the one more tells whether more exist),
+// ascending by seq if q.After, else descending from the newest. The page
+// is ascending, and more reports whether messages exist beyond it in the
+// query's direction. Page reuses rows' array.
+func (q HistoryQuery) Page(rows []Message) (page []Message, more bool) {
+	more = len(rows) > q.Limit
+	page = rows[:min(len(rows), q.Limit)]
+	if !q.After {
+		slices.Reverse(page)
+	}
+	return page, more
+}
+
 // Membership is the outcome of a request that may add users to a room.
 type Membership struct {
 	Room  Room // as the acting user sees it
@@ -82,7 +97,9 @@ type Membership struct {
 //   - Every method that takes a userID checks membership itself: a private room
 //     (DMs included) that the user is not a member of yields ErrNotFound, as
 //     for a room that does not exist; a public room the user has not joined
-//     yields ErrForbidden for reads and writes of its messages.
+//     yields ErrForbidden for reads and writes of its messages. These rules,
+//     and who may join, leave, invite, edit and delete, are Access's: a
+//     Store reads an Access and asks it.
 //   - Usernames are unique case-insensitively, looked up case-insensitively,
 //     and keep the case they were registered with.
 //   - DM names (dm:a:b) are reserved: CreateRoom refuses them (ErrBadRequest)

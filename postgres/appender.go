@@ -44,10 +44,11 @@ const lockRooms = `SELECT FROM rooms WHERE name = ANY($1) ORDER BY name FOR NO K
 
 // appendMessage is one Append in one statement, so that a batch of them
 // goes to the server in one round trip: the sender's access to the room
-// (a), the message they already sent with this client id (old), and, only
-// if they are a member and there is no such message, the next seq (r)
-// and the insert (ins). It always returns one row, from which
-// appendOutcome tells what happened; a refused Append changes nothing.
+// (a, for chat.Access.MayPost to judge; r's WHERE mirrors it), the message
+// they already sent with this client id (old), and, only if they are a
+// member and there is no such message, the next seq (r) and the insert
+// (ins). It always returns one row, from which appendOutcome tells what
+// happened; a refused Append changes nothing.
 //
 // Parameters: room, user id, message id, text, client id or NULL, sent_at.
 const appendMessage = `WITH a AS (
@@ -208,11 +209,12 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted); err != nil {
 		return err
 	}
+	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member}
+	if err := a.MayPost(); err != nil {
+		r.msg, r.err = chat.Message{}, err
+		return nil
+	}
 	switch {
-	case private == nil || (*private && !*member):
-		r.msg, r.err = chat.Message{}, errRoomNotFound
-	case !*member:
-		r.msg, r.err = chat.Message{}, errNotMember
 	case seq != nil:
 		r.msg.Seq, r.msg.From.Username, r.created = *seq, *username, true
 	case oldSeq != nil:

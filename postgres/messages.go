@@ -78,10 +78,10 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 		err     error
 	}
 	done := make(chan result, 1)
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return chat.Message{}, false, err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) { done <- result{m, created, err} }}
 	select {
 	case s.appends <- req:
@@ -97,12 +97,12 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 // AppendAsync implements chat.AsyncAppender: Appends are stored, and
 // reported, in the order they were queued (see lanes).
 func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		done(chat.Message{}, false, err)
 		return
 	}
 	s.lanes.queue(ctx, &appendReq{ctx: ctx, nm: nm}, func(m chat.Message, created bool, err error) {
-		s.exit()
+		s.gate.Exit()
 		done(m, created, err)
 	})
 }
@@ -121,10 +121,10 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		more bool
 	)
 	err = s.view(ctx, "history", func(db querier) error {
-		if _, err := memberAccess(ctx, db, userID, room); err != nil {
+		if _, err := checkAccess(ctx, db, userID, room, chat.Access.MayRead); err != nil {
 			return err
 		}
-		// One row more than the page tells whether more exist.
+		// One row more than the page, in the order q.Page takes.
 		var (
 			rows pgx.Rows
 			err  error
@@ -146,16 +146,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		if msgs, err = scanMessages(rows, limit+1); err != nil {
 			return err
 		}
-		more = len(msgs) > limit
-		msgs = msgs[:min(len(msgs), limit)]
-		if q.After {
-			return nil
-		}
-		// Newest first from the query, the extra (oldest) row dropped:
-		// reverse into ascending order.
-		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-			msgs[i], msgs[j] = msgs[j], msgs[i]
-		}
+		msgs, more = q.Page(msgs)
 		return nil
 	})
 	if err != nil {
@@ -193,15 +184,15 @@ func (s *Store) LastSeq(ctx context.Context, room string) (int64, error) {
 	err := s.view(ctx, "last seq", func(q querier) error {
 		err := q.QueryRow(ctx, `SELECT last_seq FROM rooms WHERE name = $1`, room).Scan(&seq)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errRoomNotFound
+			return chat.ErrRoomNotFound
 		}
 		return err
 	})
 	return seq, err
 }
 
-// EditMessage replaces the text of a message; only its author may, and not
-// after it was deleted.
+// EditMessage replaces the text of a message, as chat.Access.MayEdit
+// decides.
 func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64, text string, at time.Time) (chat.Message, error) {
 	if at.IsZero() {
 		at = time.Now()
@@ -209,17 +200,18 @@ func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64,
 	at = toDB(at)
 	var msg chat.Message
 	err := s.update(ctx, "edit message", func(tx pgx.Tx) error {
-		if _, err := memberAccess(ctx, tx, userID, room); err != nil {
+		// Membership first, so that a non-member learns nothing of the
+		// room's messages, then the whole rule for this message.
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayPost)
+		if err != nil {
 			return err
 		}
 		m, err := loadMessageForUpdate(ctx, tx, room, seq)
-		switch {
-		case err != nil:
+		if err == nil {
+			err = a.MayEdit(userID, m)
+		}
+		if err != nil {
 			return err
-		case m.From.ID != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the author may edit a message")
-		case m.Deleted:
-			return chat.Errorf(chat.CodeConflict, "message is deleted")
 		}
 		if _, err := tx.Exec(ctx, `UPDATE messages SET text = $1, edited_at = $2 WHERE room = $3 AND seq = $4`,
 			text, at, room, seq); err != nil {
@@ -235,25 +227,28 @@ func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64,
 	return msg, nil
 }
 
-// DeleteMessage marks a message deleted and erases its text; its author or
-// the room's owner may. Deleting a deleted message returns it unchanged.
+// DeleteMessage marks a message deleted and erases its text, as
+// chat.Access.MayDelete decides. Deleting a deleted message returns it
+// unchanged.
 func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int64, at time.Time) (chat.Message, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
 	var msg chat.Message
 	err := s.update(ctx, "delete message", func(tx pgx.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room)
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayPost)
 		if err != nil {
 			return err
 		}
 		m, err := loadMessageForUpdate(ctx, tx, room, seq)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case m.From.ID != userID && a.owner != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the author or the room's owner may delete a message")
-		case m.Deleted:
+		}
+		already, err := a.MayDelete(userID, m)
+		if err != nil {
+			return err
+		}
+		if already {
 			msg = m
 			return nil
 		}
@@ -272,16 +267,17 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 	return msg, nil
 }
 
-// MarkRead moves userID's read marker of room forward to seq, clamped to
-// the room's last seq, and returns the marker and the unread count after it.
+// MarkRead moves userID's read marker of room to seq as
+// chat.Access.ClampRead decides, and returns the marker and the unread
+// count after it.
 func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unreadCount int64, err error) {
 	err = s.update(ctx, "mark read", func(tx pgx.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room)
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayRead)
 		if err != nil {
 			return err
 		}
-		marker = a.lastRead
-		if target := min(seq, a.lastSeq); target > a.lastRead {
+		marker = a.LastRead
+		if target := a.ClampRead(seq); target != a.LastRead {
 			// GREATEST, evaluated on the row as it is when locked: two
 			// connections of the user marking at once never move it back.
 			if err := tx.QueryRow(ctx,
@@ -289,7 +285,7 @@ func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (m
 				 WHERE room = $2 AND user_id = $3 RETURNING last_read_seq`,
 				target, room, userID).Scan(&marker); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) { // left meanwhile
-					return errNotMember
+					return chat.ErrNotMember
 				}
 				return err
 			}

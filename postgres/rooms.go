@@ -9,58 +9,37 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-var (
-	// errRoomNotFound is also the answer for a private room the user is not
-	// in, with the same message, so it does not reveal that the room exists.
-	errRoomNotFound = chat.Errorf(chat.CodeNotFound, "room not found")
-	errNotMember    = chat.Errorf(chat.CodeForbidden, "not a member of this room")
-	errRoomName     = chat.Errorf(chat.CodeBadRequest, "invalid room name")
-)
-
-// access is a room and one user's relation to it.
-type access struct {
-	private  bool
-	owner    string // "" for none
-	lastSeq  int64
-	member   bool
-	lastRead int64 // the member's read marker
-}
-
-// loadAccess reads room name as userID relates to it; found is false if
-// the room does not exist.
-func loadAccess(ctx context.Context, q querier, userID, name string) (a access, found bool, err error) {
-	var lastRead *int64
-	err = q.QueryRow(ctx,
+// loadAccess reads room name as userID relates to it, for the rules of
+// chat.Access to decide on; a room that does not exist is the zero Access.
+func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Access, error) {
+	var (
+		a        = chat.Access{Exists: true}
+		lastRead *int64
+	)
+	err := q.QueryRow(ctx,
 		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
-		 WHERE r.name = $2`, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
+		 WHERE r.name = $2`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return access{}, false, nil
+		return chat.Access{}, nil
 	}
 	if err != nil {
-		return access{}, false, err
+		return chat.Access{}, err
 	}
 	if lastRead != nil {
-		a.member, a.lastRead = true, *lastRead
-	}
-	return a, true, nil
-}
-
-// memberAccess is loadAccess for requests that read or write a room's
-// messages: they need membership. A private room the user is not in looks
-// exactly like a missing one; a public room they have not joined is
-// forbidden.
-func memberAccess(ctx context.Context, q querier, userID, name string) (access, error) {
-	a, found, err := loadAccess(ctx, q, userID, name)
-	switch {
-	case err != nil:
-		return access{}, err
-	case !found || (a.private && !a.member):
-		return access{}, errRoomNotFound
-	case !a.member:
-		return access{}, errNotMember
+		a.Member, a.LastRead = true, *lastRead
 	}
 	return a, nil
+}
+
+// checkAccess is loadAccess for a request that rule, one of chat.Access's
+// (MayRead, MayPost), must let through.
+func checkAccess(ctx context.Context, q querier, userID, name string, rule func(chat.Access) error) (chat.Access, error) {
+	a, err := loadAccess(ctx, q, userID, name)
+	if err != nil {
+		return chat.Access{}, err
+	}
+	return a, rule(a)
 }
 
 // roomColumns selects a chat.Room from rooms r LEFT JOIN memberships m (the
@@ -78,17 +57,20 @@ func scanRoom(row pgx.Row) (chat.Room, error) {
 	return r, err
 }
 
-// roomView returns room name as userID sees it: errRoomNotFound if it does
-// not exist or is private and they are not in it.
+// roomView returns room name as userID sees it, if chat.Access.MayView
+// lets them see it.
 func roomView(ctx context.Context, q querier, userID, name string) (chat.Room, error) {
 	r, err := scanRoom(q.QueryRow(ctx,
 		`SELECT `+roomColumns+`
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
 		 WHERE r.name = $2`, userID, name))
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && r.Private && !r.Joined) {
-		return chat.Room{}, errRoomNotFound
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return chat.Room{}, err
 	}
-	return r, err
+	if err := (chat.Access{Exists: err == nil, Private: r.Private, Member: r.Joined}).MayView(); err != nil {
+		return chat.Room{}, err
+	}
+	return r, nil
 }
 
 // unread counts the messages of room after marker that others sent and
@@ -140,8 +122,8 @@ func createRoom(ctx context.Context, tx pgx.Tx, name string, private bool, owner
 // CreateRoom creates a room owned by userID, who becomes its first member.
 // DM names are refused: only OpenDM makes those rooms.
 func (s *Store) CreateRoom(ctx context.Context, userID, name string, private bool) (chat.Room, error) {
-	if !chat.ValidRoomName(name) {
-		return chat.Room{}, errRoomName
+	if err := chat.CheckRoomName(name); err != nil {
+		return chat.Room{}, err
 	}
 	err := s.update(ctx, "create room", func(tx pgx.Tx) error {
 		if err := createRoom(ctx, tx, name, private, userID); err != nil {
@@ -156,23 +138,20 @@ func (s *Store) CreateRoom(ctx context.Context, userID, name string, private boo
 	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID}, nil
 }
 
-// JoinRoom makes userID a member of a public room, creating it if needed.
-// A DM name that does not exist answers ErrNotFound like any private room
-// the user is not in: nobody may claim a DM's name as an ordinary room.
+// JoinRoom makes userID a member of a public room, creating it if needed,
+// as chat.Access.Join decides.
 func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Membership, error) {
 	var m chat.Membership
 	err := s.update(ctx, "join room", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
+		a, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
-		if !found {
-			if chat.IsDMName(name) {
-				return errRoomNotFound
-			}
-			if !chat.ValidRoomName(name) {
-				return errRoomName
-			}
+		step, err := a.Join(name)
+		if err != nil {
+			return err
+		}
+		if step == chat.JoinCreate {
 			// Another node may be creating the same room right now: the
 			// insert then waits for it, and if it committed, this join
 			// becomes a join of the room it made.
@@ -185,24 +164,23 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 			if err != nil {
 				return err
 			}
-			if tag.RowsAffected() == 0 {
-				if a, found, err = loadAccess(ctx, tx, userID, name); err != nil {
+			if tag.RowsAffected() > 0 {
+				// Made here, empty: its creator joins it at seq 0.
+				a, step = chat.Access{Exists: true, Owner: userID}, chat.JoinAdd
+			} else {
+				if a, err = loadAccess(ctx, tx, userID, name); err != nil {
 					return err
 				}
-				if !found { // created and gone again: rooms are never deleted
-					return errRoomNotFound
+				if !a.Exists { // created and gone again: rooms are never deleted
+					return chat.ErrRoomNotFound
 				}
-			} else {
-				a = access{owner: userID}
+				if step, err = a.Join(name); err != nil {
+					return err
+				}
 			}
 		}
-		switch {
-		case a.member:
-			// Already in: nothing changes, the read marker included.
-		case a.private:
-			return errRoomNotFound
-		default:
-			if m.Added, err = addMember(ctx, tx, name, userID, a.lastSeq); err != nil {
+		if step == chat.JoinAdd {
+			if m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq); err != nil {
 				return err
 			}
 		}
@@ -215,47 +193,42 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 	return m, nil
 }
 
-// LeaveRoom ends userID's membership of room name.
+// LeaveRoom ends userID's membership of room name, as chat.Access.MayLeave
+// decides.
 func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
 	return s.update(ctx, "leave room", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
-		switch {
-		case err != nil:
+		a, err := loadAccess(ctx, tx, userID, name)
+		if err != nil {
 			return err
-		case !found || (a.private && !a.member):
-			return errRoomNotFound
-		case !a.member:
-			return nil
+		}
+		if leave, err := a.MayLeave(); !leave {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM memberships WHERE room = $1 AND user_id = $2`, name, userID)
 		return err
 	})
 }
 
-// Invite adds the user named username to the private room name; only its
-// owner may. The invitee's read marker starts at the room's last seq, as a
-// joiner's does.
+// Invite adds the user named username to the private room name, as
+// chat.Access.MayInvite decides. The invitee's read marker starts at the
+// room's last seq, as a joiner's does.
 func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat.User, chat.Membership, error) {
 	var (
 		invitee chat.User
 		m       chat.Membership
 	)
 	err := s.update(ctx, "invite", func(tx pgx.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
-		switch {
-		case err != nil:
+		a, err := loadAccess(ctx, tx, userID, name)
+		if err == nil {
+			err = a.MayInvite(userID)
+		}
+		if err != nil {
 			return err
-		case !found || (a.private && !a.member):
-			return errRoomNotFound
-		case !a.private:
-			return chat.Errorf(chat.CodeBadRequest, "room is public: anyone may join it")
-		case a.owner != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the room's owner may invite")
 		}
 		if invitee, err = userByName(ctx, tx, username); err != nil {
 			return err
 		}
-		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.lastSeq); err != nil {
+		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq); err != nil {
 			return err
 		}
 		m.Room, err = roomView(ctx, tx, invitee.ID, name)
@@ -284,19 +257,19 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 			 ON CONFLICT (name) DO NOTHING`, name, now()); err != nil {
 			return err
 		}
-		a, _, err := loadAccess(ctx, tx, userID, name)
+		a, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
-		if !a.private {
+		if !a.Private {
 			// CreateRoom and JoinRoom refuse DM names, so this is a database
 			// written by something else.
 			return errors.New("dm room " + name + " is public")
 		}
-		if _, err := addMember(ctx, tx, name, me.ID, a.lastSeq); err != nil {
+		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq); err != nil {
 			return err
 		}
-		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.lastSeq); err != nil {
+		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq); err != nil {
 			return err
 		}
 		room, err = roomView(ctx, tx, userID, name)

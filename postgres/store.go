@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/storecall"
 )
 
 // defaultConnectTimeout bounds each new connection when the URL sets no
@@ -43,10 +44,7 @@ type Store struct {
 	lanes         *lanes          // AppendAsync's, to their appenders
 	appendersDone sync.WaitGroup
 
-	// mu guards closed. Every method holds it for reading while it runs, so
-	// Close, which takes it for writing, waits for the calls in progress.
-	mu     sync.RWMutex
-	closed bool
+	gate storecall.Gate // every call enters it; Close shuts it
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -101,10 +99,10 @@ func describe(cfg *pgx.ConnConfig) string {
 
 // Ping checks that the database answers a query on the schema.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT last_seq FROM rooms WHERE name = $1`, chat.General).Scan(&n)
 	return mapErr("ping", err)
@@ -113,36 +111,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close waits for the calls in progress, then closes the pool. Calls after
 // Close fail with chat.ErrUnavailable; closing again does nothing.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	return s.gate.Close(func() error {
+		// No Append is in flight (each is inside the gate until it has its
+		// outcome): the appenders can stop.
+		close(s.appends)
+		s.lanes.close()
+		s.appendersDone.Wait()
+		s.pool.Close()
 		return nil
-	}
-	s.closed = true
-	// No Append is in flight (each holds the read lock until it has its
-	// outcome): the appenders can stop.
-	close(s.appends)
-	s.lanes.close()
-	s.appendersDone.Wait()
-	s.pool.Close()
-	return nil
+	})
 }
-
-// errClosed is what every method returns after Close.
-var errClosed = chat.Errorf(chat.CodeUnavailable, "store is closed")
-
-// enter marks the start of a call; it fails once the store is closed. A
-// successful enter must be paired with exit.
-func (s *Store) enter() error {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return errClosed
-	}
-	return nil
-}
-
-func (s *Store) exit() { s.mu.RUnlock() }
 
 // querier is what *pgxpool.Pool and pgx.Tx have in common.
 type querier interface {
@@ -154,10 +132,10 @@ type querier interface {
 // update runs fn in a transaction, committing if fn returns nil. op names
 // the operation in errors.
 func (s *Store) update(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return mapErr(op, err)
@@ -175,45 +153,16 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx pgx.Tx) error)
 // view runs fn against the pool, outside a transaction: every read is one
 // statement, which sees one snapshot. op names the operation in errors.
 func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	return mapErr(op, fn(s.pool))
 }
 
-// errUnavailable is the domain error for a database that cannot be reached
-// or cannot do its work right now.
-var errUnavailable = chat.Errorf(chat.CodeUnavailable, "database unavailable")
-
-// mapErr gives err a chat code: domain errors pass through, failures to
-// reach the database or of the database itself become chat.ErrUnavailable
-// (still wrapping the cause for the logs), and anything else stays
-// internal. The message is one line, whatever pgx's was.
-func mapErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *chat.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	if unavailable(err) {
-		return oneLine{fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable, err)}
-	}
-	return oneLine{fmt.Errorf("postgres: %s: %w", op, err)}
-}
-
-// oneLine keeps an error's chain but prints it on one line: pgx's connect
-// errors list each address tried on a line of its own, and chatd reports a
-// failed start as one line.
-type oneLine struct{ err error }
-
-func (e oneLine) Error() string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(e.err.Error(), "\n", "; ")), " ")
-}
-
-func (e oneLine) Unwrap() error { return e.err }
+// mapErr gives err a chat code (see storecall.MapErr): failures to reach
+// the database or of the database itself become chat.ErrUnavailable.
+func mapErr(op string, err error) error { return storecall.MapErr("postgres", op, err, unavailable) }
 
 // unavailable reports whether err means that the database could not be
 // reached or could not do the work now, as opposed to a bug or bad data:

@@ -47,7 +47,8 @@ type writer struct {
 }
 
 // insertMessage is all of an Append that succeeds, in one statement:
-// membership (the join finds no row for a non-member or a missing room),
+// membership, as chat.Access.MayPost has it (the join finds no row for a
+// non-member or a missing room),
 // idempotency (ON CONFLICT DO NOTHING on the client id's unique index),
 // seq = last_seq + 1 (the trigger of migration 0002 moves last_seq) and the
 // sender's stored username. It returns no row if the message was not
@@ -264,10 +265,10 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 }
 
 // appendSlow finds out why insertMessage stored nothing: the sender may
-// not write to the room, or the client id was used before, in which case
-// the first message is the answer.
+// not post to the room (chat.Access.MayPost says why), or the client id
+// was used before, in which case the first message is the answer.
 func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
-	if _, err := memberAccess(ctx, s.w.conn, nm.From.ID, nm.Room); err != nil {
+	if _, err := checkAccess(ctx, s.w.conn, nm.From.ID, nm.Room, chat.Access.MayPost); err != nil {
 		return chat.Message{}, false, err
 	}
 	if nm.ClientMsgID != "" {

@@ -82,18 +82,18 @@ func (s *Store) Append(ctx context.Context, nm chat.NewMessage) (chat.Message, b
 // AppendAsync implements chat.AsyncAppender: the appender takes requests
 // in the order they were queued and reports them in that order.
 func (s *Store) AppendAsync(ctx context.Context, nm chat.NewMessage, done func(chat.Message, bool, error)) {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		done(chat.Message{}, false, err)
 		return
 	}
 	req := &appendReq{ctx: ctx, nm: nm, then: func(m chat.Message, created bool, err error) {
-		s.exit()
+		s.gate.Exit()
 		done(m, created, err)
 	}}
 	select {
 	case s.writes <- req:
 	case <-ctx.Done():
-		s.exit()
+		s.gate.Exit()
 		done(chat.Message{}, false, mapErr("append", ctx.Err()))
 	}
 }
@@ -112,10 +112,10 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		more bool
 	)
 	err = s.view(ctx, "history", func(db querier) error {
-		if _, err := memberAccess(ctx, db, userID, room); err != nil {
+		if _, err := checkAccess(ctx, db, userID, room, chat.Access.MayRead); err != nil {
 			return err
 		}
-		// One row more than the page tells whether more exist.
+		// One row more than the page, in the order q.Page takes.
 		var (
 			rows *sql.Rows
 			err  error
@@ -137,17 +137,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		if msgs, err = scanMessages(rows, limit+1); err != nil {
 			return err
 		}
-		more = len(msgs) > limit
-		if q.After {
-			msgs = msgs[:min(len(msgs), limit)]
-			return nil
-		}
-		// Newest first from the query: drop the extra (oldest) row, then
-		// reverse into ascending order.
-		msgs = msgs[:min(len(msgs), limit)]
-		for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-			msgs[i], msgs[j] = msgs[j], msgs[i]
-		}
+		msgs, more = q.Page(msgs)
 		return nil
 	})
 	if err != nil {
@@ -185,32 +175,33 @@ func (s *Store) LastSeq(ctx context.Context, room string) (int64, error) {
 	err := s.view(ctx, "last seq", func(q querier) error {
 		err := q.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, room).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
-			return errRoomNotFound
+			return chat.ErrRoomNotFound
 		}
 		return err
 	})
 	return seq, err
 }
 
-// EditMessage replaces the text of a message; only its author may, and not
-// after it was deleted.
+// EditMessage replaces the text of a message, as chat.Access.MayEdit
+// decides.
 func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64, text string, at time.Time) (chat.Message, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
 	var msg chat.Message
 	err := s.update(ctx, "edit message", func(tx *sql.Tx) error {
-		if _, err := memberAccess(ctx, tx, userID, room); err != nil {
+		// Membership first, so that a non-member learns nothing of the
+		// room's messages, then the whole rule for this message.
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayPost)
+		if err != nil {
 			return err
 		}
 		m, err := loadMessage(ctx, tx, room, seq)
-		switch {
-		case err != nil:
+		if err == nil {
+			err = a.MayEdit(userID, m)
+		}
+		if err != nil {
 			return err
-		case m.From.ID != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the author may edit a message")
-		case m.Deleted:
-			return chat.Errorf(chat.CodeConflict, "message is deleted")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, edited_at = ? WHERE room = ? AND seq = ?`,
 			text, toMillis(at), room, seq); err != nil {
@@ -227,25 +218,28 @@ func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64,
 	return msg, nil
 }
 
-// DeleteMessage marks a message deleted and erases its text; its author or
-// the room's owner may. Deleting a deleted message returns it unchanged.
+// DeleteMessage marks a message deleted and erases its text, as
+// chat.Access.MayDelete decides. Deleting a deleted message returns it
+// unchanged.
 func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int64, at time.Time) (chat.Message, error) {
 	if at.IsZero() {
 		at = time.Now()
 	}
 	var msg chat.Message
 	err := s.update(ctx, "delete message", func(tx *sql.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room)
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayPost)
 		if err != nil {
 			return err
 		}
 		m, err := loadMessage(ctx, tx, room, seq)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case m.From.ID != userID && a.owner != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the author or the room's owner may delete a message")
-		case m.Deleted:
+		}
+		already, err := a.MayDelete(userID, m)
+		if err != nil {
+			return err
+		}
+		if already {
 			msg = m
 			return nil
 		}
@@ -264,16 +258,17 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 	return msg, nil
 }
 
-// MarkRead moves userID's read marker of room forward to seq, clamped to
-// the room's last seq, and returns the marker and the unread count after it.
+// MarkRead moves userID's read marker of room to seq as
+// chat.Access.ClampRead decides, and returns the marker and the unread
+// count after it.
 func (s *Store) MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unreadCount int64, err error) {
 	err = s.update(ctx, "mark read", func(tx *sql.Tx) error {
-		a, err := memberAccess(ctx, tx, userID, room)
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayRead)
 		if err != nil {
 			return err
 		}
-		marker = max(a.lastRead, min(seq, a.lastSeq))
-		if marker != a.lastRead {
+		marker = a.ClampRead(seq)
+		if marker != a.LastRead {
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE memberships SET last_read_seq = ? WHERE room = ? AND user_id = ?`,
 				marker, room, userID); err != nil {

@@ -10,56 +10,35 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-var (
-	// errRoomNotFound is also the answer for a private room the user is not
-	// in, with the same message, so it does not reveal that the room exists.
-	errRoomNotFound = chat.Errorf(chat.CodeNotFound, "room not found")
-	errNotMember    = chat.Errorf(chat.CodeForbidden, "not a member of this room")
-	errRoomName     = chat.Errorf(chat.CodeBadRequest, "invalid room name")
-)
-
-// access is a room and one user's relation to it.
-type access struct {
-	private  bool
-	owner    string // "" for none
-	lastSeq  int64
-	member   bool
-	lastRead int64 // the member's read marker
-}
-
-// loadAccess reads room name as userID relates to it; found is false if
-// the room does not exist.
-func loadAccess(ctx context.Context, q querier, userID, name string) (a access, found bool, err error) {
-	var lastRead sql.NullInt64
-	err = q.QueryRowContext(ctx,
+// loadAccess reads room name as userID relates to it, for the rules of
+// chat.Access to decide on; a room that does not exist is the zero Access.
+func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Access, error) {
+	var (
+		a        = chat.Access{Exists: true}
+		lastRead sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx,
 		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
-		 WHERE r.name = ?`, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
+		 WHERE r.name = ?`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead)
 	if errors.Is(err, sql.ErrNoRows) {
-		return access{}, false, nil
+		return chat.Access{}, nil
 	}
 	if err != nil {
-		return access{}, false, err
+		return chat.Access{}, err
 	}
-	a.member, a.lastRead = lastRead.Valid, lastRead.Int64
-	return a, true, nil
+	a.Member, a.LastRead = lastRead.Valid, lastRead.Int64
+	return a, nil
 }
 
-// memberAccess is loadAccess for requests that read or write a room's
-// messages: they need membership. A private room the user is not in looks
-// exactly like a missing one; a public room they have not joined is
-// forbidden.
-func memberAccess(ctx context.Context, q querier, userID, name string) (access, error) {
-	a, found, err := loadAccess(ctx, q, userID, name)
-	switch {
-	case err != nil:
-		return access{}, err
-	case !found || (a.private && !a.member):
-		return access{}, errRoomNotFound
-	case !a.member:
-		return access{}, errNotMember
+// checkAccess is loadAccess for a request that rule, one of chat.Access's
+// (MayRead, MayPost), must let through.
+func checkAccess(ctx context.Context, q querier, userID, name string, rule func(chat.Access) error) (chat.Access, error) {
+	a, err := loadAccess(ctx, q, userID, name)
+	if err != nil {
+		return chat.Access{}, err
 	}
-	return a, nil
+	return a, rule(a)
 }
 
 // roomColumns selects a chat.Room from rooms r LEFT JOIN memberships m (the
@@ -79,17 +58,20 @@ func scanRoom(sc scanner) (chat.Room, error) {
 	return r, err
 }
 
-// roomView returns room name as userID sees it: errRoomNotFound if it does
-// not exist or is private and they are not in it.
+// roomView returns room name as userID sees it, if chat.Access.MayView
+// lets them see it.
 func roomView(ctx context.Context, q querier, userID, name string) (chat.Room, error) {
 	r, err := scanRoom(q.QueryRowContext(ctx,
 		`SELECT `+roomColumns+`
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
 		 WHERE r.name = ?`, userID, name))
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && r.Private && !r.Joined) {
-		return chat.Room{}, errRoomNotFound
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return chat.Room{}, err
 	}
-	return r, err
+	if err := (chat.Access{Exists: err == nil, Private: r.Private, Member: r.Joined}).MayView(); err != nil {
+		return chat.Room{}, err
+	}
+	return r, nil
 }
 
 // unread counts the messages of room after marker that others sent and
@@ -141,8 +123,8 @@ func createRoom(ctx context.Context, tx *sql.Tx, name string, private bool, owne
 // CreateRoom creates a room owned by userID, who becomes its first member.
 // DM names are refused: only OpenDM makes those rooms.
 func (s *Store) CreateRoom(ctx context.Context, userID, name string, private bool) (chat.Room, error) {
-	if !chat.ValidRoomName(name) {
-		return chat.Room{}, errRoomName
+	if err := chat.CheckRoomName(name); err != nil {
+		return chat.Room{}, err
 	}
 	err := s.update(ctx, "create room", func(tx *sql.Tx) error {
 		if err := createRoom(ctx, tx, name, private, userID); err != nil {
@@ -157,33 +139,27 @@ func (s *Store) CreateRoom(ctx context.Context, userID, name string, private boo
 	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID}, nil
 }
 
-// JoinRoom makes userID a member of a public room, creating it if needed.
-// A DM name that does not exist answers ErrNotFound like any private room
-// the user is not in: nobody may claim a DM's name as an ordinary room.
+// JoinRoom makes userID a member of a public room, creating it if needed,
+// as chat.Access.Join decides.
 func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Membership, error) {
 	var m chat.Membership
 	err := s.update(ctx, "join room", func(tx *sql.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
-		switch {
-		case err != nil:
+		a, err := loadAccess(ctx, tx, userID, name)
+		if err != nil {
 			return err
-		case !found:
-			if chat.IsDMName(name) {
-				return errRoomNotFound
-			}
-			if !chat.ValidRoomName(name) {
-				return errRoomName
-			}
+		}
+		step, err := a.Join(name)
+		if err != nil {
+			return err
+		}
+		switch step {
+		case chat.JoinCreate:
 			if err := createRoom(ctx, tx, name, false, userID); err != nil {
 				return err
 			}
 			m.Added, err = addMember(ctx, tx, name, userID, 0)
-		case a.member:
-			// Already in: nothing changes, the read marker included.
-		case a.private:
-			return errRoomNotFound
-		default:
-			m.Added, err = addMember(ctx, tx, name, userID, a.lastSeq)
+		case chat.JoinAdd:
+			m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq)
 		}
 		if err != nil {
 			return err
@@ -197,47 +173,42 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 	return m, nil
 }
 
-// LeaveRoom ends userID's membership of room name.
+// LeaveRoom ends userID's membership of room name, as chat.Access.MayLeave
+// decides.
 func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
 	return s.update(ctx, "leave room", func(tx *sql.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
-		switch {
-		case err != nil:
+		a, err := loadAccess(ctx, tx, userID, name)
+		if err != nil {
 			return err
-		case !found || (a.private && !a.member):
-			return errRoomNotFound
-		case !a.member:
-			return nil
+		}
+		if leave, err := a.MayLeave(); !leave {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE room = ? AND user_id = ?`, name, userID)
 		return err
 	})
 }
 
-// Invite adds the user named username to the private room name; only its
-// owner may. The invitee's read marker starts at the room's last seq, as a
-// joiner's does.
+// Invite adds the user named username to the private room name, as
+// chat.Access.MayInvite decides. The invitee's read marker starts at the
+// room's last seq, as a joiner's does.
 func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat.User, chat.Membership, error) {
 	var (
 		invitee chat.User
 		m       chat.Membership
 	)
 	err := s.update(ctx, "invite", func(tx *sql.Tx) error {
-		a, found, err := loadAccess(ctx, tx, userID, name)
-		switch {
-		case err != nil:
+		a, err := loadAccess(ctx, tx, userID, name)
+		if err == nil {
+			err = a.MayInvite(userID)
+		}
+		if err != nil {
 			return err
-		case !found || (a.private && !a.member):
-			return errRoomNotFound
-		case !a.private:
-			return chat.Errorf(chat.CodeBadRequest, "room is public: anyone may join it")
-		case a.owner != userID:
-			return chat.Errorf(chat.CodeForbidden, "only the room's owner may invite")
 		}
 		if invitee, err = userByName(ctx, tx, username); err != nil {
 			return err
 		}
-		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.lastSeq); err != nil {
+		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq); err != nil {
 			return err
 		}
 		m.Room, err = roomView(ctx, tx, invitee.ID, name)
@@ -266,19 +237,19 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 			 ON CONFLICT (name) DO NOTHING`, name, toMillis(now())); err != nil {
 			return err
 		}
-		a, _, err := loadAccess(ctx, tx, userID, name)
+		a, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
-		if !a.private {
+		if !a.Private {
 			// CreateRoom and JoinRoom refuse DM names, so this is a database
 			// written by something else.
 			return errors.New("dm room " + name + " is public")
 		}
-		if _, err := addMember(ctx, tx, name, me.ID, a.lastSeq); err != nil {
+		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq); err != nil {
 			return err
 		}
-		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.lastSeq); err != nil {
+		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq); err != nil {
 			return err
 		}
 		room, err = roomView(ctx, tx, userID, name)

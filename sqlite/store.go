@@ -15,13 +15,13 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/storecall"
 )
 
 // busyTimeout is how long a connection waits for a lock held by another
@@ -41,13 +41,10 @@ type Store struct {
 	read  *sql.DB    // query_only connections for reads
 	reads *stmtCache // read's queries, as statements prepared once
 
-	// mu guards closed. Every method holds it for reading while it runs, so
-	// Close, which takes it for writing, waits for the calls in progress.
 	writes     chan any // *appendReq or *updateReq, to the writer
 	writerDone chan struct{}
 
-	mu     sync.RWMutex
-	closed bool
+	gate storecall.Gate // every call enters it; Close shuts it
 }
 
 // Open opens the SQLite database at path, creating the file if it does not
@@ -114,10 +111,10 @@ func escapePath(p string) string {
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	var n int64
 	err := s.read.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, chat.General).Scan(&n)
 	return mapErr("ping", err)
@@ -126,34 +123,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close waits for the calls in progress, then closes the database. Calls
 // after Close fail with chat.ErrUnavailable; closing again does nothing.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	// No write is in flight (each holds the read lock until it has its
-	// outcome): the writer can stop.
-	close(s.writes)
-	<-s.writerDone
-	return errors.Join(s.w.close(), s.reads.close(), s.read.Close(), s.write.Close())
+	return s.gate.Close(func() error {
+		// No write is in flight (each is inside the gate until it has its
+		// outcome): the writer can stop.
+		close(s.writes)
+		<-s.writerDone
+		return errors.Join(s.w.close(), s.reads.close(), s.read.Close(), s.write.Close())
+	})
 }
-
-// errClosed is what every method returns after Close.
-var errClosed = chat.Errorf(chat.CodeUnavailable, "store is closed")
-
-// enter marks the start of a call; it fails once the store is closed. A
-// successful enter must be paired with exit.
-func (s *Store) enter() error {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return errClosed
-	}
-	return nil
-}
-
-func (s *Store) exit() { s.mu.RUnlock() }
 
 // querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
 type querier interface {
@@ -165,10 +142,10 @@ type querier interface {
 // update runs fn in a write transaction, committing if fn returns nil. op
 // names the operation in errors.
 func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	req := &updateReq{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
 	case s.writes <- req:
@@ -181,34 +158,19 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error
 
 // view runs fn against the read pool. op names the operation in errors.
 func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(); err != nil {
 		return err
 	}
-	defer s.exit()
+	defer s.gate.Exit()
 	return mapErr(op, fn(s.reads))
 }
 
-// errUnavailable is the domain error for a database that cannot be reached
-// or cannot do its work right now.
-var errUnavailable = chat.Errorf(chat.CodeUnavailable, "database unavailable")
+// mapErr gives err a chat code (see storecall.MapErr): failures of the
+// database itself become chat.ErrUnavailable.
+func mapErr(op string, err error) error { return storecall.MapErr("sqlite", op, err, unavailable) }
 
-// mapErr gives err a chat code: domain errors pass through, failures of the
-// database itself become chat.ErrUnavailable (still wrapping the cause for
-// the logs), and anything else stays internal.
-func mapErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *chat.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	if unavailable(err) {
-		return fmt.Errorf("sqlite: %s: %w: %w", op, errUnavailable, err)
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
+// unavailable reports whether err is a failure of the database itself
+// rather than of the request: the caller may try again later.
 func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrConnDone) {
 		return true
