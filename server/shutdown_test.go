@@ -1,0 +1,162 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/protocol"
+	"github.com/chatd/chatd/server"
+	"github.com/gorilla/websocket"
+)
+
+// Shutdown: every WebSocket closes with 1001 and nothing stored goes
+// unacknowledged.
+
+// readFrames reads ws in a goroutine into a channel, which is closed when
+// the connection ends; err then holds why.
+func readFrames(tb testing.TB, ws *websocket.Conn) (frames <-chan chatdtest.Frame, err func() error) {
+	ch := make(chan chatdtest.Frame, 4096)
+	var readErr error
+	go func() {
+		defer close(ch)
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				readErr = err
+				return
+			}
+			var f chatdtest.Frame
+			if err := json.Unmarshal(data, &f); err != nil {
+				f.Type = "!invalid-json"
+			}
+			ch <- f
+		}
+	}()
+	return ch, func() error { return readErr } // valid once ch is closed
+}
+
+func TestShutdownClosesWith1001AndKeepsAckedMessages(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{})
+	alice := srv.Register(t, "alice")
+	bob := srv.Register(t, "bob")
+	b := srv.Dial(t, bob.Token)
+	b.Welcome()
+	a := dialRaw(t, srv, alice.Token, nil)
+	frames, readErr := readFrames(t, a)
+
+	// One send acked for sure, then more in flight while the server stops:
+	// whatever is acked must be in the store afterwards.
+	writeFrame(t, a, protocol.TypeSendMessage, "f0", protocol.SendMessage{Room: "general", Text: "before shutdown"})
+	var acked []string
+	timeout := time.After(5 * time.Second)
+	for len(acked) == 0 {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				t.Fatalf("connection ended before the first ack: %v", readErr())
+			}
+			if f.ID == "f0" {
+				if f.Type != protocol.TypeAck {
+					t.Fatalf("first send: got %s %s, want an ack", f.Type, f.Payload)
+				}
+				acked = append(acked, "before shutdown")
+			}
+		case <-timeout:
+			t.Fatal("no ack for the first send")
+		}
+	}
+	const n = 10
+	for i := 1; i <= n; i++ {
+		writeFrame(t, a, protocol.TypeSendMessage, fmt.Sprintf("f%d", i), protocol.SendMessage{Room: "general", Text: fmt.Sprintf("in flight %d", i)})
+	}
+	srv.Stop()
+
+	if code, text := b.WaitClosed(5 * time.Second); code != websocket.CloseGoingAway {
+		t.Errorf("bob: close code %d %q, want %d", code, text, websocket.CloseGoingAway)
+	}
+	for f := range frames { // ends when the connection does
+		if f.Type != protocol.TypeAck {
+			continue
+		}
+		var ack protocol.MessageAck
+		f.Decode(t, &ack)
+		acked = append(acked, ack.Message.Text)
+	}
+	var ce *websocket.CloseError
+	if err := readErr(); !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("alice: connection ended with %v, want close %d", err, websocket.CloseGoingAway)
+	}
+
+	stored := map[string]bool{}
+	for _, text := range historyTexts(t, srv, alice.User.ID, "general") {
+		stored[text] = true
+	}
+	for _, text := range acked {
+		if !stored[text] {
+			t.Errorf("%q was acked before shutdown but is not in the store", text)
+		}
+	}
+	t.Logf("%d of %d sends acked before shutdown", len(acked), n+1)
+
+	if _, err := srv.TryDial(t, alice.Token, nil); err == nil {
+		t.Errorf("dial after shutdown succeeded, want it refused")
+	}
+}
+
+// TestShutdownAnswersRequestsInHand: a client pipelining sends while the
+// server shuts down is acked for every message that was stored before its
+// connection closes with 1001: nothing stored goes unacknowledged.
+func TestShutdownAnswersRequestsInHand(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{Config: server.Config{RateLimit: 0}})
+	ws := dialRaw(t, srv, srv.Register(t, "alice").Token, nil)
+	var acked atomic.Int64
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				closed <- err
+				return
+			}
+			if bytes.HasPrefix(data, []byte(`{"type":"ack"`)) {
+				acked.Add(1)
+			}
+		}
+	}()
+	go func() {
+		for i := 0; i < 2000; i++ {
+			frame := fmt.Sprintf(`{"type":"send_message","id":"s%d","payload":{"room":"general","text":"m%d"}}`, i, i)
+			if ws.WriteMessage(websocket.TextMessage, []byte(frame)) != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for acked.Load() < 20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Stop()
+	var err error
+	select {
+	case err = <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close after shutdown")
+	}
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("connection ended with %v, want close 1001", err)
+	}
+	stored, err := srv.Store.LastSeq(t.Context(), "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := acked.Load(); got != stored {
+		t.Fatalf("%d messages stored but %d acked before the 1001", stored, got)
+	}
+}
