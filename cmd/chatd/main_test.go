@@ -25,24 +25,6 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// syncBuffer is an io.Writer that run may write to while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a getenv over a map.
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -51,7 +33,7 @@ func env(vars map[string]string) func(string) string {
 // instance is a run in a goroutine.
 type instance struct {
 	addr   string
-	stderr *syncBuffer
+	stderr *chatdtest.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -61,7 +43,7 @@ type instance struct {
 func start(tb testing.TB, args []string, vars map[string]string) *instance {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	in := &instance{stderr: &chatdtest.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() {
 		in.done <- run(ctx, args, env(vars), io.Discard, in.stderr, func(addr string) { ready <- addr })
