@@ -142,6 +142,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("--write-delay must be between 0 and 1s")
 	case c.pprofAddr != "" && !loopbackAddr(c.pprofAddr):
 		return c, fmt.Errorf("--pprof-addr %q: profiles are served on loopback only", c.pprofAddr)
+	case c.natsURL != "" && c.postgresURL == "":
+		// Nodes that share a bus share rooms, and each SQLite file hands
+		// out its own seqs: two nodes would give two messages one seq.
+		return c, errors.New("--nats-url needs --postgres-url: nodes sharing a NATS must share a database, not each its own SQLite")
 	}
 	return c, nil
 }

@@ -139,7 +139,6 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"env twin validated", nil, map[string]string{"CHATD_LOG_FORMAT": "xml"}, "log-format"},
 		{"data dir under a file", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil, "data"},
 		{"bad listen address", []string{"--addr", "127.0.0.1:-5", "--data-dir", t.TempDir()}, nil, "listen"},
-		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil, "bus"},
 		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--postgres-url", "postgres://127.0.0.1:1/chatd"}, nil, "postgres"},
 		{"malformed PostgreSQL URL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://u:pw@127.0.0.1:port/chatd"}, nil, "postgres"},
 	}
@@ -159,6 +158,46 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 				t.Errorf("error %q spans several lines, want one", err)
 			}
 		})
+	}
+}
+
+// TestRunRefusesExternalNATSWithSQLite: nodes that share a NATS share rooms,
+// and each node's SQLite would hand out the same seqs; so an external NATS
+// without PostgreSQL is refused before anything is opened.
+func TestRunRefusesExternalNATSWithSQLite(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		vars map[string]string
+	}{
+		{"flag", []string{"--addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, nil},
+		{"env twin", []string{"--addr", "127.0.0.1:0"}, map[string]string{"CHATD_NATS_URL": "nats://127.0.0.1:1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, append(tt.args, "--data-dir", dir), env(tt.vars), io.Discard, io.Discard, func(string) { cancel() })
+			if err == nil || !strings.Contains(err.Error(), "--nats-url needs --postgres-url") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("run(%q, %v) = %v, want one line saying --nats-url needs --postgres-url", tt.args, tt.vars, err)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("the SQLite data dir was created: the configuration was not refused first")
+			}
+		})
+	}
+}
+
+// TestRunUnreachableNATS: a NATS that does not answer fails the start with
+// one line about the bus.
+func TestRunUnreachableNATS(t *testing.T) {
+	args := []string{"--addr", "127.0.0.1:0", "--postgres-url", pgtest.URL(t), "--nats-url", "nats://127.0.0.1:1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listened := false
+	err := run(ctx, args, env(nil), io.Discard, io.Discard, func(string) { listened = true; cancel() })
+	if err == nil || listened || !strings.Contains(err.Error(), "bus") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("run with an unreachable NATS = %v (listened %v), want one line about the bus", err, listened)
 	}
 }
 
@@ -385,19 +424,25 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		name string
-		args []string
-		env  []string
+		name     string
+		args     []string
+		env      []string
+		postgres bool // add a --postgres-url of a test schema
 	}{
-		{"unknown flag", []string{"--bogus"}, nil},
-		{"bad flag value", []string{"--rate-limit", "fast"}, nil},
-		{"bad env twin", nil, []string{"CHATD_RATE_LIMIT=abc"}},
-		{"unusable data dir", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil},
-		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil},
-		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://chatd@127.0.0.1:1/chatd"}, nil},
+		{"unknown flag", []string{"--bogus"}, nil, false},
+		{"bad flag value", []string{"--rate-limit", "fast"}, nil, false},
+		{"bad env twin", nil, []string{"CHATD_RATE_LIMIT=abc"}, false},
+		{"unusable data dir", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil, false},
+		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, nil, true},
+		{"external NATS with SQLite", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil, false},
+		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://chatd@127.0.0.1:1/chatd"}, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, tt.args...)
+			args := tt.args
+			if tt.postgres {
+				args = append(args, "--postgres-url", pgtest.URL(t))
+			}
+			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), tt.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
