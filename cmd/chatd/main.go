@@ -231,6 +231,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// A return before the graceful stop below (a port in use, say) still
+	// stops the server, whose heartbeat and bus subscriptions would
+	// otherwise outlive run; after that stop this does nothing.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	// Profiles first: if their address is taken, nothing is served yet.
+	if c.pprofAddr != "" {
+		stop, err := servePprof(c.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -243,13 +259,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	if c.pprofAddr != "" {
-		stop, err := servePprof(c.pprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	storeAttr := slog.String("data_dir", c.dataDir)
 	if c.postgresURL != "" {
 		storeAttr = slog.String("store", "postgres") // the URL may hold a password

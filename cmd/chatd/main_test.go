@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -198,6 +199,71 @@ func TestRunUnreachableNATS(t *testing.T) {
 	err := run(ctx, args, env(nil), io.Discard, io.Discard, func(string) { listened = true; cancel() })
 	if err == nil || listened || !strings.Contains(err.Error(), "bus") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("run with an unreachable NATS = %v (listened %v), want one line about the bus", err, listened)
+	}
+}
+
+// serverGoroutines counts the goroutines running code of package server.
+func serverGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "github.com/chatd/chatd/server.") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRunListenFailureStopsTheServer: a port in use fails the start, and
+// neither the server built for it (its heartbeat, flushers and poller) nor
+// a listener outlives run.
+func TestRunListenFailureStopsTheServer(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		mention string
+	}{
+		{"address in use", []string{"--addr", taken.Addr().String()}, "listen"},
+		{"profile address in use", []string{"--addr", freeAddr, "--pprof-addr", taken.Addr().String()}, "pprof"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := serverGoroutines()
+			err := run(t.Context(), append(tt.args, "--data-dir", t.TempDir()), env(nil), io.Discard, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("run(%q) = %v, want an error about %s", tt.args, err, tt.mention)
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for serverGoroutines() > before {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d goroutines of package server left after run returned, %d before it started",
+						serverGoroutines(), before)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if conn, err := net.Dial("tcp", freeAddr); err == nil {
+				conn.Close()
+				t.Errorf("%s still accepts connections after run returned", freeAddr)
+			}
+		})
 	}
 }
 
