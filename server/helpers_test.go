@@ -15,6 +15,7 @@ import (
 	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/protocol"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Helpers shared by the tests that drive a real server over loopback.
@@ -100,4 +101,37 @@ func writeFrame(tb testing.TB, ws *websocket.Conn, typ, id string, payload any) 
 	if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
 		tb.Fatalf("write %s: %v", typ, err)
 	}
+}
+
+// metricValue returns the value of the sample of a counter or gauge in reg whose
+// labels include the given name/value pairs (0 if there is none), read in
+// process, at once.
+func metricValue(tb testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
+	tb.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		tb.Fatalf("gather metrics: %v", err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !found {
+					continue samples
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,12 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/chatdtest"
+	"github.com/chatd/chatd/postgres"
+	"github.com/chatd/chatd/postgres/pgtest"
 	"github.com/chatd/chatd/protocol"
 	"github.com/chatd/chatd/server"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 )
 
 // Shutdown: every WebSocket closes with 1001 and nothing stored goes
@@ -158,5 +162,72 @@ func TestShutdownAnswersRequestsInHand(t *testing.T) {
 	}
 	if got := acked.Load(); got != stored {
 		t.Fatalf("%d messages stored but %d acked before the 1001", stored, got)
+	}
+}
+
+// TestShutdownPastItsDeadlineWaitsForConnections: a shutdown that reaches
+// its deadline closes the sockets left, and returns only once their
+// goroutines have ended (here, one waiting for a send that PostgreSQL
+// holds on a row lock), so that the caller may then close the store and
+// the bus.
+func TestShutdownPastItsDeadlineWaitsForConnections(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	ctx := t.Context()
+	store, err := postgres.Open(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reg := server.NewRegistry()
+	srv := chatdtest.Start(t, chatdtest.Options{Store: store, Config: server.Config{Registry: reg}})
+	c := srv.Dial(t, srv.Register(t, "alice").Token)
+	c.Welcome()
+
+	// Hold general's row: alice's next send waits for it.
+	lock, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close(context.Background())
+	tx, err := lock.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM rooms WHERE name = 'general' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	c.Send(protocol.TypeSendMessage, protocol.SendMessage{Room: "general", Text: "held"})
+	for waiting := 0; waiting == 0; time.Sleep(10 * time.Millisecond) {
+		err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const deadline = 300 * time.Millisecond
+	const held = 500 * time.Millisecond // past the deadline
+	sctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	start := time.Now()
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(deadline + held)
+		tx.Rollback(context.Background())
+	}()
+	err = srv.Srv.Shutdown(sctx)
+	open := metricValue(t, reg, "chatd_connections")
+	took := time.Since(start)
+	<-released
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want the deadline's error", err)
+	}
+	if open != 0 {
+		t.Errorf("Shutdown returned after %v with %v connection(s) still being served, want none", took, open)
+	}
+	if took < deadline+held {
+		t.Errorf("Shutdown returned after %v, before the send it waited for was released (%v)", took, deadline+held)
 	}
 }

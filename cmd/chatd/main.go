@@ -33,8 +33,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// shutdownTimeout bounds a graceful stop; the contract asks for 10 s.
-const shutdownTimeout = 9 * time.Second
+// shutdownTimeout bounds a graceful stop; the contract asks for 10 s, and
+// a stop that reaches it waits up to a second more for the connections it
+// then cuts off (server.Shutdown).
+const shutdownTimeout = 8 * time.Second
 
 // postgresConnectTimeout bounds connecting to PostgreSQL and migrating its
 // schema at start. The migration may wait for another node's, which takes
