@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,7 +261,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nameKey, addr := strings.ToLower(c.Username), clientAddr(r)
+	nameKey, addr := throttleName(c.Username), clientAddr(r)
 	if wait := max(s.auth.byName.exhausted(nameKey), s.auth.byAddr.exhausted(addr)); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		s.writeError(w, r, chat.Errorf(chat.CodeRateLimited, "too many failed logins; try again later"))
@@ -271,13 +273,27 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.auth.byName.take(nameKey)
+		if nameKey != "" {
+			s.auth.byName.take(nameKey)
+		}
 		s.auth.byAddr.take(addr)
 		s.metrics.loginFailures.Inc()
 		s.writeError(w, r, chat.Errorf(chat.CodeUnauthorized, "wrong username or password"))
 		return
 	}
 	s.startSession(w, r, u, http.StatusOK)
+}
+
+// throttleName is the key under which failed logins to an account name are
+// counted: the name as accounts are looked up (case-insensitively, and
+// ASCII, so lower case), or "" for a name no account can have, which only
+// the address throttle counts (it would otherwise hold a key of up to a
+// request body's size).
+func throttleName(username string) string {
+	if !chat.ValidUsername(username) {
+		return ""
+	}
+	return strings.ToLower(username)
 }
 
 // checkCredentials verifies a login. Unknown users cost the same hash as
@@ -339,18 +355,23 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id identity) {
 	}{id.user})
 }
 
+// maxLimiterKeys bounds the keys of a limiterSet.
+const maxLimiterKeys = 10000
+
 // limiterSet keeps one token bucket per key (a user, an account name, an
-// address), pruning full buckets so that it stays small.
+// address), at most max of them: full buckets are forgotten first, and
+// then the fullest (see pruneLocked).
 type limiterSet struct {
 	limit rate.Limit
 	burst int
+	max   int
 
 	mu sync.Mutex // guards the following
 	m  map[string]*rate.Limiter
 }
 
 func newLimiterSet(perSecond float64, burst int) *limiterSet {
-	return &limiterSet{limit: rate.Limit(perSecond), burst: max(burst, 1), m: make(map[string]*rate.Limiter)}
+	return &limiterSet{limit: rate.Limit(perSecond), burst: max(burst, 1), max: maxLimiterKeys, m: make(map[string]*rate.Limiter)}
 }
 
 func (ls *limiterSet) get(key string) *rate.Limiter {
@@ -358,7 +379,7 @@ func (ls *limiterSet) get(key string) *rate.Limiter {
 	defer ls.mu.Unlock()
 	l, ok := ls.m[key]
 	if !ok {
-		if len(ls.m) >= 10000 {
+		if len(ls.m) >= ls.max {
 			ls.pruneLocked()
 		}
 		l = rate.NewLimiter(ls.limit, ls.burst)
@@ -368,13 +389,32 @@ func (ls *limiterSet) get(key string) *rate.Limiter {
 }
 
 // pruneLocked drops buckets that have refilled: forgetting them changes
-// nothing.
+// nothing. If more than half of max remain (a flood of keys, each with a
+// failure or two against it), it then drops the fullest down to half:
+// forgetting those lets least through again, and a key hammered empty (an
+// attack on one account) goes last. Halving sorts once per max/2 keys
+// added, a dozen comparisons or so for each.
 func (ls *limiterSet) pruneLocked() {
+	type bucket struct {
+		key    string
+		tokens float64
+	}
 	now := time.Now()
+	left := make([]bucket, 0, len(ls.m))
 	for k, l := range ls.m {
-		if l.TokensAt(now) >= float64(ls.burst) {
+		t := l.TokensAt(now)
+		if t >= float64(ls.burst) {
 			delete(ls.m, k)
+			continue
 		}
+		left = append(left, bucket{k, t})
+	}
+	if len(left) <= ls.max/2 {
+		return
+	}
+	slices.SortFunc(left, func(a, b bucket) int { return cmp.Compare(b.tokens, a.tokens) }) // fullest first
+	for _, b := range left[:len(left)-ls.max/2] {
+		delete(ls.m, b.key)
 	}
 }
 
