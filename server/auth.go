@@ -165,7 +165,9 @@ func (a *auth) authenticate(r *http.Request) (identity, error) {
 		return identity{}, chat.Errorf(chat.CodeUnauthorized, "not logged in")
 	}
 	hash := hashToken(token)
-	u, err := a.s.store.SessionUser(r.Context(), hash, time.Now())
+	u, err := timed(a.s.metrics, "session_user", func() (chat.User, error) {
+		return a.s.store.SessionUser(r.Context(), hash, time.Now())
+	})
 	if err != nil {
 		if errors.Is(err, chat.ErrUnauthorized) || errors.Is(err, chat.ErrNotFound) {
 			return identity{}, chat.Errorf(chat.CodeUnauthorized, "session expired or revoked")
@@ -243,7 +245,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.store.CreateUser(r.Context(), c.Username, hash)
+	u, err := timed(s.metrics, "create_user", func() (chat.User, error) {
+		return s.store.CreateUser(r.Context(), c.Username, hash)
+	})
 	if err != nil {
 		if errors.Is(err, chat.ErrConflict) {
 			err = chat.Errorf(chat.CodeConflict, "username is taken")
@@ -302,7 +306,15 @@ func (s *Server) checkCredentials(ctx context.Context, c credentials) (chat.User
 	if c.validate() != nil {
 		return chat.User{}, false, nil
 	}
-	u, phc, err := s.store.UserCredentials(ctx, c.Username)
+	type creds struct {
+		u   chat.User
+		phc string
+	}
+	res, err := timed(s.metrics, "user_credentials", func() (creds, error) {
+		u, phc, err := s.store.UserCredentials(ctx, c.Username)
+		return creds{u, phc}, err
+	})
+	u, phc := res.u, res.phc
 	if errors.Is(err, chat.ErrNotFound) {
 		s.auth.verifyPassword(ctx, s.auth.dummyPHC, c.Password)
 		return chat.User{}, false, nil
@@ -320,8 +332,10 @@ func (s *Server) checkCredentials(ctx context.Context, c credentials) (chat.User
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u chat.User, status int) {
 	token, hash := newToken()
 	now := time.Now()
-	err := s.store.CreateSession(r.Context(), chat.Session{
-		TokenHash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+	err := timedErr(s.metrics, "create_session", func() error {
+		return s.store.CreateSession(r.Context(), chat.Session{
+			TokenHash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+		})
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -340,7 +354,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u chat.Use
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id identity) {
-	if err := s.store.DeleteSession(r.Context(), id.tokenHash); err != nil {
+	if err := timedErr(s.metrics, "delete_session", func() error { return s.store.DeleteSession(r.Context(), id.tokenHash) }); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		store:   cfg.Store,
 		bus:     cfg.Bus,
 		log:     cfg.Logger,
-		metrics: newMetrics(cfg.Registry),
+		metrics: newMetrics(cfg.Registry, cfg.Logger),
 	}
 	s.appender, _ = cfg.Store.(chat.AsyncAppender)
 	s.auth = newAuth(s)

@@ -17,7 +17,7 @@ import (
 // have (a 60 KiB one, say) leaves no key of its own.
 func TestLoginThrottleKeys(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := &Server{metrics: newMetrics(prometheus.NewRegistry()), log: quiet}
+	s := &Server{metrics: newMetrics(prometheus.NewRegistry(), quiet), log: quiet}
 	s.auth = newAuth(s)
 	login := func(username string) int {
 		t.Helper()
