@@ -204,7 +204,7 @@ func (r *room) init() {
 	if err != nil {
 		r.err = err
 		r.mu.Unlock()
-		sub.Unsubscribe() // not under r.mu: a blocked handler holds the subscription
+		r.h.unsubscribe(sub, roomTopic(r.name)) // not under r.mu: a blocked handler holds the subscription
 		return
 	}
 	r.sub = sub
@@ -240,7 +240,7 @@ func (h *hub) release(r *room) {
 	}
 	h.mu.Unlock()
 	if last && r.sub != nil {
-		r.sub.Unsubscribe()
+		h.unsubscribe(r.sub, roomTopic(r.name))
 	}
 }
 
@@ -581,7 +581,7 @@ func (h *hub) unregister(c *conn, lu *localUser) {
 	}
 	h.mu.Unlock()
 	if sub != nil {
-		sub.Unsubscribe()
+		h.unsubscribe(sub, userTopic(lu.id))
 	}
 }
 
@@ -813,7 +813,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 			h.s.log.Warn("connections still ending after their sockets closed", "wait", closedConnsWait)
 		}
 	}
-	h.presenceSub.Unsubscribe()
+	h.unsubscribe(h.presenceSub, presenceTopic)
 	h.heartbeat.Wait()
 	for _, f := range h.flushers {
 		f.stop()
