@@ -207,7 +207,7 @@ func TestShutdownPastItsDeadlineWaitsForConnections(t *testing.T) {
 	}
 
 	const deadline = 300 * time.Millisecond
-	const held = 500 * time.Millisecond // past the deadline
+	const held = 300 * time.Millisecond // past the deadline, well within closedConnsWait
 	sctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	start := time.Now()
