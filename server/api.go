@@ -14,12 +14,14 @@ const publicRoomsLimit = 200
 // handleRooms lists the user's rooms and, after them, public rooms they
 // could join (joined=false).
 func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, id identity) {
-	rooms, err := s.store.Rooms(r.Context(), id.user.ID)
+	rooms, err := timed(s.metrics, "rooms", func() ([]chat.Room, error) { return s.store.Rooms(r.Context(), id.user.ID) })
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	public, err := s.store.PublicRooms(r.Context(), id.user.ID, publicRoomsLimit)
+	public, err := timed(s.metrics, "public_rooms", func() ([]chat.Room, error) {
+		return s.store.PublicRooms(r.Context(), id.user.ID, publicRoomsLimit)
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -59,15 +61,22 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 		s.writeError(w, r, err)
 		return
 	}
-	msgs, more, err := s.store.History(r.Context(), id.user.ID, p.Room, p.Query())
+	type page struct {
+		msgs []chat.Message
+		more bool
+	}
+	res, err := timed(s.metrics, "history", func() (page, error) {
+		msgs, more, err := s.store.History(r.Context(), id.user.ID, p.Room, p.Query())
+		return page{msgs, more}, err
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if msgs == nil {
-		msgs = []chat.Message{}
+	if res.msgs == nil {
+		res.msgs = []chat.Message{}
 	}
-	writeJSON(w, http.StatusOK, protocol.HistoryAck{Messages: msgs, HasMore: more})
+	writeJSON(w, http.StatusOK, protocol.HistoryAck{Messages: res.msgs, HasMore: res.more})
 }
 
 // handlePost lets bots and scripts post with the same guarantees as

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,7 +165,9 @@ func (a *auth) authenticate(r *http.Request) (identity, error) {
 		return identity{}, chat.Errorf(chat.CodeUnauthorized, "not logged in")
 	}
 	hash := hashToken(token)
-	u, err := a.s.store.SessionUser(r.Context(), hash, time.Now())
+	u, err := timed(a.s.metrics, "session_user", func() (chat.User, error) {
+		return a.s.store.SessionUser(r.Context(), hash, time.Now())
+	})
 	if err != nil {
 		if errors.Is(err, chat.ErrUnauthorized) || errors.Is(err, chat.ErrNotFound) {
 			return identity{}, chat.Errorf(chat.CodeUnauthorized, "session expired or revoked")
@@ -241,7 +245,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.store.CreateUser(r.Context(), c.Username, hash)
+	u, err := timed(s.metrics, "create_user", func() (chat.User, error) {
+		return s.store.CreateUser(r.Context(), c.Username, hash)
+	})
 	if err != nil {
 		if errors.Is(err, chat.ErrConflict) {
 			err = chat.Errorf(chat.CodeConflict, "username is taken")
@@ -259,7 +265,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	nameKey, addr := strings.ToLower(c.Username), clientAddr(r)
+	nameKey, addr := throttleName(c.Username), clientAddr(r)
 	if wait := max(s.auth.byName.exhausted(nameKey), s.auth.byAddr.exhausted(addr)); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		s.writeError(w, r, chat.Errorf(chat.CodeRateLimited, "too many failed logins; try again later"))
@@ -271,7 +277,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.auth.byName.take(nameKey)
+		if nameKey != "" {
+			s.auth.byName.take(nameKey)
+		}
 		s.auth.byAddr.take(addr)
 		s.metrics.loginFailures.Inc()
 		s.writeError(w, r, chat.Errorf(chat.CodeUnauthorized, "wrong username or password"))
@@ -280,13 +288,33 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, u, http.StatusOK)
 }
 
+// throttleName is the key under which failed logins to an account name are
+// counted: the name as accounts are looked up (case-insensitively, and
+// ASCII, so lower case), or "" for a name no account can have, which only
+// the address throttle counts (it would otherwise hold a key of up to a
+// request body's size).
+func throttleName(username string) string {
+	if !chat.ValidUsername(username) {
+		return ""
+	}
+	return strings.ToLower(username)
+}
+
 // checkCredentials verifies a login. Unknown users cost the same hash as
 // known ones, and both failures look alike to the caller.
 func (s *Server) checkCredentials(ctx context.Context, c credentials) (chat.User, bool, error) {
 	if c.validate() != nil {
 		return chat.User{}, false, nil
 	}
-	u, phc, err := s.store.UserCredentials(ctx, c.Username)
+	type creds struct {
+		u   chat.User
+		phc string
+	}
+	res, err := timed(s.metrics, "user_credentials", func() (creds, error) {
+		u, phc, err := s.store.UserCredentials(ctx, c.Username)
+		return creds{u, phc}, err
+	})
+	u, phc := res.u, res.phc
 	if errors.Is(err, chat.ErrNotFound) {
 		s.auth.verifyPassword(ctx, s.auth.dummyPHC, c.Password)
 		return chat.User{}, false, nil
@@ -304,8 +332,10 @@ func (s *Server) checkCredentials(ctx context.Context, c credentials) (chat.User
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u chat.User, status int) {
 	token, hash := newToken()
 	now := time.Now()
-	err := s.store.CreateSession(r.Context(), chat.Session{
-		TokenHash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+	err := timedErr(s.metrics, "create_session", func() error {
+		return s.store.CreateSession(r.Context(), chat.Session{
+			TokenHash: hash, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
+		})
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -324,7 +354,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u chat.Use
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id identity) {
-	if err := s.store.DeleteSession(r.Context(), id.tokenHash); err != nil {
+	if err := timedErr(s.metrics, "delete_session", func() error { return s.store.DeleteSession(r.Context(), id.tokenHash) }); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -339,18 +369,23 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id identity) {
 	}{id.user})
 }
 
+// maxLimiterKeys bounds the keys of a limiterSet.
+const maxLimiterKeys = 10000
+
 // limiterSet keeps one token bucket per key (a user, an account name, an
-// address), pruning full buckets so that it stays small.
+// address), at most max of them: full buckets are forgotten first, and
+// then the fullest (see pruneLocked).
 type limiterSet struct {
 	limit rate.Limit
 	burst int
+	max   int
 
 	mu sync.Mutex // guards the following
 	m  map[string]*rate.Limiter
 }
 
 func newLimiterSet(perSecond float64, burst int) *limiterSet {
-	return &limiterSet{limit: rate.Limit(perSecond), burst: max(burst, 1), m: make(map[string]*rate.Limiter)}
+	return &limiterSet{limit: rate.Limit(perSecond), burst: max(burst, 1), max: maxLimiterKeys, m: make(map[string]*rate.Limiter)}
 }
 
 func (ls *limiterSet) get(key string) *rate.Limiter {
@@ -358,7 +393,7 @@ func (ls *limiterSet) get(key string) *rate.Limiter {
 	defer ls.mu.Unlock()
 	l, ok := ls.m[key]
 	if !ok {
-		if len(ls.m) >= 10000 {
+		if len(ls.m) >= ls.max {
 			ls.pruneLocked()
 		}
 		l = rate.NewLimiter(ls.limit, ls.burst)
@@ -368,13 +403,32 @@ func (ls *limiterSet) get(key string) *rate.Limiter {
 }
 
 // pruneLocked drops buckets that have refilled: forgetting them changes
-// nothing.
+// nothing. If more than half of max remain (a flood of keys, each with a
+// failure or two against it), it then drops the fullest down to half:
+// forgetting those lets least through again, and a key hammered empty (an
+// attack on one account) goes last. Halving sorts once per max/2 keys
+// added, a dozen comparisons or so for each.
 func (ls *limiterSet) pruneLocked() {
+	type bucket struct {
+		key    string
+		tokens float64
+	}
 	now := time.Now()
+	left := make([]bucket, 0, len(ls.m))
 	for k, l := range ls.m {
-		if l.TokensAt(now) >= float64(ls.burst) {
+		t := l.TokensAt(now)
+		if t >= float64(ls.burst) {
 			delete(ls.m, k)
+			continue
 		}
+		left = append(left, bucket{k, t})
+	}
+	if len(left) <= ls.max/2 {
+		return
+	}
+	slices.SortFunc(left, func(a, b bucket) int { return cmp.Compare(b.tokens, a.tokens) }) // fullest first
+	for _, b := range left[:len(left)-ls.max/2] {
+		delete(ls.m, b.key)
 	}
 }
 

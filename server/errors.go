@@ -31,10 +31,11 @@ type errorBody struct {
 }
 
 // writeError answers with {"error":{"code","message"}} and the status of the
-// error's code. Internal errors are logged and not shown.
+// error's code. Internal errors are logged (store failures by
+// storeFailures, rate-limited) and not shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := chat.ErrorCode(err)
-	if code == chat.CodeInternal || code == chat.CodeUnavailable {
+	if (code == chat.CodeInternal || code == chat.CodeUnavailable) && !errors.As(err, new(reportedError)) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody

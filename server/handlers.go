@@ -82,7 +82,9 @@ func (c *conn) reply(env protocol.Envelope, ack any, err error) {
 			return
 		}
 		if chat.ErrorCode(err) == chat.CodeInternal {
-			c.s.log.Error("request failed", "type", env.Type, "user", c.user.Username, "err", err)
+			if !errors.As(err, new(reportedError)) {
+				c.s.log.Error("request failed", "type", env.Type, "user", c.user.Username, "err", err)
+			}
 			err = chat.Errorf(chat.CodeInternal, "internal error")
 		}
 		c.enqueueBytes(errorFrame(env.ID, err))
@@ -123,6 +125,7 @@ func (c *conn) sendPipelined(env protocol.Envelope) {
 	nm := chat.NewMessage{Room: p.Room, From: c.user, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: start}
 	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
 		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
+		err = s.metrics.failures.failed("append", err)
 		if err == nil && created {
 			s.stored(m)
 		}
@@ -293,14 +296,22 @@ func (req *request) invite() (any, error) {
 		return nil, err
 	}
 	c, s := req.c, req.c.s
-	invitee, m, err := s.store.Invite(req.ctx, c.user.ID, p.Room, p.User)
+	type invited struct {
+		user chat.User
+		m    chat.Membership
+	}
+	res, err := timed(s.metrics, "invite", func() (invited, error) {
+		u, m, err := s.store.Invite(req.ctx, c.user.ID, p.Room, p.User)
+		return invited{u, m}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if m.Added {
-		s.hub.added(invitee, m.Room)
+	invitee := res.user
+	if res.m.Added {
+		s.hub.added(invitee, res.m.Room)
 	}
-	room, err := s.store.Room(req.ctx, c.user.ID, p.Room)
+	room, err := s.room(req.ctx, c.user.ID, p.Room)
 	if err != nil {
 		return nil, err
 	}
@@ -321,15 +332,24 @@ func (req *request) openDM() (any, error) {
 		return nil, err
 	}
 	c, s := req.c, req.c.s
-	room, other, otherAdded, err := s.store.OpenDM(req.ctx, c.user.ID, p.User)
+	type dm struct {
+		room       chat.Room
+		other      chat.User
+		otherAdded bool
+	}
+	res, err := timed(s.metrics, "open_dm", func() (dm, error) {
+		room, other, added, err := s.store.OpenDM(req.ctx, c.user.ID, p.User)
+		return dm{room, other, added}, err
+	})
 	if err != nil {
 		return nil, err
 	}
+	room, other := res.room, res.other
 	if err := s.hub.joined(c, room, req.env.ID); err != nil {
 		return nil, err
 	}
-	if otherAdded && other.ID != c.user.ID {
-		theirs, err := s.store.Room(req.ctx, other.ID, room.Name)
+	if res.otherAdded && other.ID != c.user.ID {
+		theirs, err := s.room(req.ctx, other.ID, room.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -363,11 +383,16 @@ func (req *request) history() (any, error) {
 
 func (req *request) listRooms() (any, error) {
 	c := req.c
-	rooms, err := c.s.store.Rooms(req.ctx, c.user.ID)
+	rooms, err := timed(c.s.metrics, "rooms", func() ([]chat.Room, error) { return c.s.store.Rooms(req.ctx, c.user.ID) })
 	if err != nil {
 		return nil, err
 	}
 	return protocol.RoomsAck{Rooms: c.s.withOnline(rooms)}, nil
+}
+
+// room reads one room as userID sees it.
+func (s *Server) room(ctx context.Context, userID, name string) (chat.Room, error) {
+	return timed(s.metrics, "room", func() (chat.Room, error) { return s.store.Room(ctx, userID, name) })
 }
 
 // withOnline fills in members_online.
@@ -388,7 +413,7 @@ func (req *request) requireMember(room string) error {
 	if c.hasRoom(room) {
 		return nil
 	}
-	r, err := c.s.store.Room(req.ctx, c.user.ID, room)
+	r, err := c.s.room(req.ctx, c.user.ID, room)
 	if err != nil {
 		return err
 	}

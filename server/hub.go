@@ -18,7 +18,7 @@ import (
 // storeTimeout bounds one store call made on behalf of a request or of the
 // hub. It does not come from the connection, so that a closing connection
 // (or a shutdown) lets an in-flight write finish; it is short enough that a
-// shutdown (9 s in cmd/chatd) still has time for the close handshake after
+// shutdown (8 s in cmd/chatd) still has time for the close handshake after
 // the request in hand, even with a stalling store.
 const storeTimeout = 5 * time.Second
 
@@ -210,14 +210,6 @@ func (h *hub) release(r *room) {
 	h.mu.Unlock()
 	if last && r.sub != nil {
 		h.unsubscribe(r.sub, roomTopic(r.name))
-	}
-}
-
-// unsubscribe ends a bus subscription; a failure leaves the bus delivering
-// to a handler that ignores what it gets, so it is only worth a log line.
-func (h *hub) unsubscribe(sub chat.Subscription, topic string) {
-	if err := sub.Unsubscribe(); err != nil {
-		h.s.log.Warn("bus unsubscribe failed", "topic", topic, "err", err)
 	}
 }
 
@@ -728,6 +720,13 @@ func (h *hub) shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		for _, c := range conns {
 			c.wire.Close()
+		}
+		// Their goroutines now have only their cleanup left (and a store
+		// call in hand, if any): the store and bus must not close under them.
+		select {
+		case <-waited:
+		case <-time.After(closedConnsWait):
+			h.s.log.Warn("connections still ending after their sockets closed", "wait", closedConnsWait)
 		}
 	}
 	h.presence.stop()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,10 +29,15 @@ type metrics struct {
 	registrations    prometheus.Counter
 	loginFailures    prometheus.Counter
 	storeLatency     *prometheus.HistogramVec
+	storeFailed      *prometheus.CounterVec
 	rooms            prometheus.Gauge
+
+	failures *storeFailures // logs what storeFailed counts
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the server's metrics with reg; log receives the
+// store's failures.
+func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	m := &metrics{
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chatd_connections", Help: "Open WebSocket connections on this node."}),
@@ -60,18 +66,30 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Latency of store operations.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"op"}),
+		storeFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatd_store_failures_total",
+			Help: "Store operations that failed because the store did (unavailable or internal), by operation.",
+		}, []string{"op"}),
 		rooms: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "chatd_hub_rooms", Help: "Rooms this node is subscribed to."}),
 	}
+	m.failures = newStoreFailures(log, func(op string) { m.storeFailed.WithLabelValues(op).Inc() })
 	reg.MustRegister(m.connections, m.connectsTotal, m.messagesStored, m.deliveries, m.slowConsumers, m.ephemeralDropped,
-		m.badFrames, m.rateLimited, m.gapFills, m.registrations, m.loginFailures, m.storeLatency, m.rooms)
+		m.badFrames, m.rateLimited, m.gapFills, m.registrations, m.loginFailures, m.storeLatency, m.storeFailed, m.rooms)
 	return m
 }
 
-// timed runs a store operation and records its latency under op.
+// timed runs a store operation and records its latency under op; if the
+// store failed, it counts and logs that too (storeFailures).
 func timed[T any](m *metrics, op string, f func() (T, error)) (T, error) {
 	start := time.Now()
 	v, err := f()
 	m.storeLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	return v, err
+	return v, m.failures.failed(op, err)
+}
+
+// timedErr is timed for a store operation that returns only an error.
+func timedErr(m *metrics, op string, f func() error) error {
+	_, err := timed(m, op, func() (struct{}, error) { return struct{}{}, f() })
+	return err
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,7 +42,7 @@ func serverSideWS(t *testing.T) *websocket.Conn {
 // closing anything. Frames that only wait for the flusher's turn are held
 // to the byte bound alone.
 func TestQueuePolicy(t *testing.T) {
-	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry())}
+	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry(), slog.Default())}
 	newTestConn := func() *conn {
 		ws := serverSideWS(t)
 		return &conn{s: s, wire: newWire(ws.NetConn())} // not started: nothing is written

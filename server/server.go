@@ -150,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		store:   cfg.Store,
 		bus:     cfg.Bus,
 		log:     cfg.Logger,
-		metrics: newMetrics(cfg.Registry),
+		metrics: newMetrics(cfg.Registry, cfg.Logger),
 	}
 	s.appender, _ = cfg.Store.(chat.AsyncAppender)
 	s.auth = newAuth(s)
@@ -169,10 +169,16 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// closedConnsWait bounds how long Shutdown, once ctx is done and it has
+// closed the sockets left, waits for their goroutines to end.
+const closedConnsWait = time.Second
+
 // Shutdown closes every WebSocket with 1001 "going away" after flushing what
 // is queued for it, and waits until their in-flight requests (store writes
-// included) have finished or ctx is done. Stop the http.Server first so that
-// no new connection arrives.
+// included) have finished or ctx is done. If ctx is done first, it closes
+// the sockets left and waits up to a second more for their goroutines, so
+// that the caller can close the store and bus. Stop the http.Server first
+// so that no new connection arrives.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.hub.shutdown(ctx)
 }

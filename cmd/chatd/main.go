@@ -33,8 +33,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// shutdownTimeout bounds a graceful stop; the contract asks for 10 s.
-const shutdownTimeout = 9 * time.Second
+// shutdownTimeout bounds a graceful stop; the contract asks for 10 s, and
+// a stop that reaches it waits up to a second more for the connections it
+// then cuts off (server.Shutdown).
+const shutdownTimeout = 8 * time.Second
 
 // postgresConnectTimeout bounds connecting to PostgreSQL and migrating its
 // schema at start. The migration may wait for another node's, which takes
@@ -142,6 +144,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("--write-delay must be between 0 and 1s")
 	case c.pprofAddr != "" && !loopbackAddr(c.pprofAddr):
 		return c, fmt.Errorf("--pprof-addr %q: profiles are served on loopback only", c.pprofAddr)
+	case c.natsURL != "" && c.postgresURL == "":
+		// Nodes that share a bus share rooms, and each SQLite file hands
+		// out its own seqs: two nodes would give two messages one seq.
+		return c, errors.New("--nats-url needs --postgres-url: nodes sharing a NATS must share a database, not each its own SQLite")
 	}
 	return c, nil
 }
@@ -227,6 +233,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// A return before the graceful stop below (a port in use, say) still
+	// stops the server, whose heartbeat and bus subscriptions would
+	// otherwise outlive run; after that stop this does nothing.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	// Profiles first: if their address is taken, nothing is served yet.
+	if c.pprofAddr != "" {
+		stop, err := servePprof(c.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -239,13 +261,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	if c.pprofAddr != "" {
-		stop, err := servePprof(c.pprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	storeAttr := slog.String("data_dir", c.dataDir)
 	if c.postgresURL != "" {
 		storeAttr = slog.String("store", "postgres") // the URL may hold a password

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,24 +26,6 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// syncBuffer is an io.Writer that run may write to while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a getenv over a map.
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -51,7 +34,7 @@ func env(vars map[string]string) func(string) string {
 // instance is a run in a goroutine.
 type instance struct {
 	addr   string
-	stderr *syncBuffer
+	stderr *chatdtest.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -61,7 +44,7 @@ type instance struct {
 func start(tb testing.TB, args []string, vars map[string]string) *instance {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	in := &instance{stderr: &chatdtest.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() {
 		in.done <- run(ctx, args, env(vars), io.Discard, in.stderr, func(addr string) { ready <- addr })
@@ -157,7 +140,6 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"env twin validated", nil, map[string]string{"CHATD_LOG_FORMAT": "xml"}, "log-format"},
 		{"data dir under a file", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil, "data"},
 		{"bad listen address", []string{"--addr", "127.0.0.1:-5", "--data-dir", t.TempDir()}, nil, "listen"},
-		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil, "bus"},
 		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--postgres-url", "postgres://127.0.0.1:1/chatd"}, nil, "postgres"},
 		{"malformed PostgreSQL URL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://u:pw@127.0.0.1:port/chatd"}, nil, "postgres"},
 	}
@@ -175,6 +157,111 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error %q spans several lines, want one", err)
+			}
+		})
+	}
+}
+
+// TestRunRefusesExternalNATSWithSQLite: nodes that share a NATS share rooms,
+// and each node's SQLite would hand out the same seqs; so an external NATS
+// without PostgreSQL is refused before anything is opened.
+func TestRunRefusesExternalNATSWithSQLite(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		vars map[string]string
+	}{
+		{"flag", []string{"--addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, nil},
+		{"env twin", []string{"--addr", "127.0.0.1:0"}, map[string]string{"CHATD_NATS_URL": "nats://127.0.0.1:1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, append(tt.args, "--data-dir", dir), env(tt.vars), io.Discard, io.Discard, func(string) { cancel() })
+			if err == nil || !strings.Contains(err.Error(), "--nats-url needs --postgres-url") || strings.Contains(err.Error(), "\n") {
+				t.Errorf("run(%q, %v) = %v, want one line saying --nats-url needs --postgres-url", tt.args, tt.vars, err)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("the SQLite data dir was created: the configuration was not refused first")
+			}
+		})
+	}
+}
+
+// TestRunUnreachableNATS: a NATS that does not answer fails the start with
+// one line about the bus.
+func TestRunUnreachableNATS(t *testing.T) {
+	args := []string{"--addr", "127.0.0.1:0", "--postgres-url", pgtest.URL(t), "--nats-url", "nats://127.0.0.1:1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listened := false
+	err := run(ctx, args, env(nil), io.Discard, io.Discard, func(string) { listened = true; cancel() })
+	if err == nil || listened || !strings.Contains(err.Error(), "bus") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("run with an unreachable NATS = %v (listened %v), want one line about the bus", err, listened)
+	}
+}
+
+// serverGoroutines counts the goroutines running code of package server.
+func serverGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "github.com/chatd/chatd/server.") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRunListenFailureStopsTheServer: a port in use fails the start, and
+// neither the server built for it (its heartbeat, flushers and poller) nor
+// a listener outlives run.
+func TestRunListenFailureStopsTheServer(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		mention string
+	}{
+		{"address in use", []string{"--addr", taken.Addr().String()}, "listen"},
+		{"profile address in use", []string{"--addr", freeAddr, "--pprof-addr", taken.Addr().String()}, "pprof"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := serverGoroutines()
+			err := run(t.Context(), append(tt.args, "--data-dir", t.TempDir()), env(nil), io.Discard, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("run(%q) = %v, want an error about %s", tt.args, err, tt.mention)
+			}
+			deadline := time.Now().Add(2 * time.Second)
+			for serverGoroutines() > before {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d goroutines of package server left after run returned, %d before it started",
+						serverGoroutines(), before)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if conn, err := net.Dial("tcp", freeAddr); err == nil {
+				conn.Close()
+				t.Errorf("%s still accepts connections after run returned", freeAddr)
 			}
 		})
 	}
@@ -403,19 +490,25 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		name string
-		args []string
-		env  []string
+		name     string
+		args     []string
+		env      []string
+		postgres bool // add a --postgres-url of a test schema
 	}{
-		{"unknown flag", []string{"--bogus"}, nil},
-		{"bad flag value", []string{"--rate-limit", "fast"}, nil},
-		{"bad env twin", nil, []string{"CHATD_RATE_LIMIT=abc"}},
-		{"unusable data dir", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil},
-		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil},
-		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://chatd@127.0.0.1:1/chatd"}, nil},
+		{"unknown flag", []string{"--bogus"}, nil, false},
+		{"bad flag value", []string{"--rate-limit", "fast"}, nil, false},
+		{"bad env twin", nil, []string{"CHATD_RATE_LIMIT=abc"}, false},
+		{"unusable data dir", []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(file, "data")}, nil, false},
+		{"unreachable NATS", []string{"--addr", "127.0.0.1:0", "--nats-url", "nats://127.0.0.1:1"}, nil, true},
+		{"external NATS with SQLite", []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--nats-url", "nats://127.0.0.1:1"}, nil, false},
+		{"unreachable PostgreSQL", []string{"--addr", "127.0.0.1:0", "--postgres-url", "postgres://chatd@127.0.0.1:1/chatd"}, nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, tt.args...)
+			args := tt.args
+			if tt.postgres {
+				args = append(args, "--postgres-url", pgtest.URL(t))
+			}
+			cmd := exec.Command(bin, args...)
 			cmd.Env = append(os.Environ(), tt.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
