@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -491,7 +492,9 @@ func (h *hub) serve(c *conn) {
 		welcome, err = h.welcome(c)
 	}
 	if err != nil {
-		h.s.log.Warn("welcome failed", "user", c.user.Username, "err", err)
+		if !errors.As(err, new(reportedError)) { // a store failure is logged, rate-limited, where it happened
+			h.s.log.Warn("welcome failed", "user", c.user.Username, "err", err)
+		}
 		c.start(errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
