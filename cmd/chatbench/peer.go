@@ -429,6 +429,7 @@ func (pb *peerBench) dial(ctx context.Context, i int, track bool) (*peerConn, er
 		NetDialContext:   loopbackDialer().DialContext,
 		HandshakeTimeout: 10 * time.Second,
 		Proxy:            nil, // never through a proxy: loopback only
+		ReadBufferSize:   readBufferSize(pb.cfg),
 	}
 	ws, resp, err := d.DialContext(ctx, pb.wsURL, nil)
 	if err != nil {
