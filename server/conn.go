@@ -65,8 +65,12 @@ type conn struct {
 	flushed chan struct{}
 
 	mu sync.Mutex // guards the following
-	// out holds whole frames that no write has started on, in order.
-	out       []byte
+	// out holds whole frames that no write has started on, in order. A
+	// broadcast's frame is the same bytes for every recipient: out refers
+	// to it rather than copying it, and one writev hands the kernel all of
+	// a connection's frames, each read from where every connection reads it.
+	out       [][]byte
+	outBytes  int    // bytes in out
 	outFrames int    // data frames in out, for the queue bound
 	ctl       []byte // gorilla's control frames (pong, close): written after out, never dropped
 	scheduled bool   // on the flusher's list
@@ -151,7 +155,7 @@ func (c *conn) admitLocked(size int, kind frameKind) bool {
 		return false
 	}
 	cfg := &c.s.cfg
-	frames, bytes := 0, len(c.out)+size
+	frames, bytes := 0, c.outBytes+size
 	if c.stalled {
 		frames = c.outFrames + 1
 	}
@@ -175,12 +179,24 @@ func (c *conn) queueFrame(frame []byte, kind frameKind) {
 	if !c.admitLocked(len(frame), kind) {
 		return
 	}
-	if c.out == nil {
-		c.out = getBuf(len(frame))
-	}
-	c.out = append(c.out, frame...)
+	c.pushLocked(frame)
 	c.outFrames++
 	c.scheduleLocked()
+}
+
+// pushLocked appends a frame, which nobody changes any more, to out.
+func (c *conn) pushLocked(frame []byte) {
+	if c.out == nil {
+		c.out = getSegs()
+	}
+	c.out = append(c.out, frame)
+	c.outBytes += len(frame)
+}
+
+// dropOutLocked forgets what out holds.
+func (c *conn) dropOutLocked() {
+	putSegs(c.out)
+	c.out, c.outBytes, c.outFrames = nil, 0, 0
 }
 
 // enqueueBytes queues a text frame for this connection alone (a reply).
@@ -190,10 +206,7 @@ func (c *conn) enqueueBytes(payload []byte) {
 	if !c.admitLocked(len(payload), frameEvent) {
 		return
 	}
-	if c.out == nil {
-		c.out = getBuf(len(payload) + 10)
-	}
-	c.out = appendFrame(c.out, opText, payload)
+	c.pushLocked(textFrame(payload))
 	c.outFrames++
 	c.scheduleLocked()
 }
@@ -227,10 +240,10 @@ func (c *conn) start(payload []byte) {
 	defer c.mu.Unlock()
 	c.started = true
 	if !c.closing {
-		buf := appendFrame(getBuf(len(payload)+10+len(c.out)), opText, payload)
-		buf = append(buf, c.out...)
-		putBuf(c.out)
-		c.out = buf
+		c.pushLocked(nil)
+		copy(c.out[1:], c.out)
+		c.out[0] = textFrame(payload)
+		c.outBytes += len(c.out[0])
 		c.outFrames++
 	}
 	c.scheduleLocked()
@@ -258,27 +271,26 @@ func (c *conn) closeLocked(code int, text string, drop bool) {
 		c.wire.extend(until)
 	}
 	if drop {
-		putBuf(c.out)
-		c.out, c.outFrames = nil, 0
+		c.dropOutLocked()
 	}
 	c.scheduleLocked()
 }
 
 // takeLocked takes everything queued for one write, with the close frame
 // behind it once closing. last: nothing will be written after it.
-func (c *conn) takeLocked() (buf []byte, last bool) {
-	buf, c.out, c.outFrames = c.out, nil, 0
+func (c *conn) takeLocked() (segs [][]byte, last bool) {
 	if len(c.ctl) > 0 {
-		buf = append(buf, c.ctl...)
+		c.pushLocked(c.ctl)
 		c.ctl = nil
 	}
 	if c.closing && !c.closeOut {
 		c.closeOut = true
 		if c.closeCode != 0 && !c.closeInCtl {
-			buf = appendFrame(buf, opClose, websocket.FormatCloseMessage(c.closeCode, c.closeText))
+			c.pushLocked(appendFrame(nil, opClose, websocket.FormatCloseMessage(c.closeCode, c.closeText)))
 		}
 	}
-	return buf, c.closeOut
+	segs, c.out, c.outBytes, c.outFrames = c.out, nil, 0, 0
+	return segs, c.closeOut
 }
 
 // flush is the flusher's turn with c: one write of everything queued that
@@ -291,9 +303,10 @@ func (c *conn) flush() {
 		c.mu.Unlock()
 		return
 	}
-	buf, last := c.takeLocked()
-	if len(buf) == 0 {
+	segs, last := c.takeLocked()
+	if len(segs) == 0 {
 		c.mu.Unlock()
+		putSegs(segs)
 		if last {
 			c.finish()
 		}
@@ -302,29 +315,30 @@ func (c *conn) flush() {
 	c.writing = true
 	c.mu.Unlock()
 
-	n, err := c.wire.tryWrite(buf)
+	n, err := c.wire.tryWrite(segs)
 	switch {
 	case err == nil:
-		c.wrote(buf, last)
+		c.wrote(segs, last)
 	case err == errWouldBlock:
 		c.mu.Lock()
 		c.stalled = true
 		c.mu.Unlock()
-		go c.writeSlow(buf, n, last)
+		go c.writeSlow(segs, n, last)
 	default:
-		c.writeFailed(buf)
+		c.writeFailed(segs)
 	}
 }
 
-// writeSlow writes buf[off:] and then whatever was queued meanwhile with
-// blocking writes, until the queue is empty; then c is the flushers' again.
-func (c *conn) writeSlow(buf []byte, off int, last bool) {
+// writeSlow writes segs from byte off on, and then whatever was queued
+// meanwhile, with blocking writes, until the queue is empty; then c is the
+// flushers' again.
+func (c *conn) writeSlow(segs [][]byte, off int, last bool) {
 	for {
-		if err := c.wire.writeBlocking(buf[off:], c.s.cfg.WriteWait); err != nil {
-			c.writeFailed(buf)
+		if err := c.wire.writeBlocking(segs, off, c.s.cfg.WriteWait); err != nil {
+			c.writeFailed(segs)
 			return
 		}
-		putBuf(buf)
+		putSegs(segs)
 		c.mu.Lock()
 		if last {
 			c.writing = false
@@ -332,10 +346,11 @@ func (c *conn) writeSlow(buf []byte, off int, last bool) {
 			c.finish()
 			return
 		}
-		buf, last = c.takeLocked()
-		if len(buf) == 0 {
+		segs, last = c.takeLocked()
+		if len(segs) == 0 {
 			c.writing, c.stalled = false, false // caught up
 			c.mu.Unlock()
+			putSegs(segs)
 			if last {
 				c.finish()
 			}
@@ -347,8 +362,8 @@ func (c *conn) writeSlow(buf []byte, off int, last bool) {
 }
 
 // wrote ends a write that the kernel took whole.
-func (c *conn) wrote(buf []byte, last bool) {
-	putBuf(buf)
+func (c *conn) wrote(segs [][]byte, last bool) {
+	putSegs(segs)
 	c.mu.Lock()
 	c.writing = false
 	if !last && (len(c.out) > 0 || len(c.ctl) > 0 || c.closing) {
@@ -363,15 +378,14 @@ func (c *conn) wrote(buf []byte, last bool) {
 // writeFailed: the client is gone or stuck past the write wait. Closing the
 // socket ends the reader, which cleans up; a connection between reads ends
 // now.
-func (c *conn) writeFailed(buf []byte) {
-	putBuf(buf)
+func (c *conn) writeFailed(segs [][]byte) {
+	putSegs(segs)
 	c.wire.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.writing = false
 	c.closing, c.closeOut = true, true
-	putBuf(c.out)
-	c.out, c.outFrames = nil, 0
+	c.dropOutLocked()
 	c.finishLocked(0)
 }
 
@@ -393,22 +407,25 @@ func (c *conn) finishLocked(grace time.Duration) {
 	close(c.flushed)
 }
 
-// Out buffers are pooled, so that an idle connection holds none.
-var bufPool sync.Pool
+// The lists of frames in out are pooled, so that an idle connection holds
+// none.
+var segPool sync.Pool
 
-func getBuf(size int) []byte {
-	if b, ok := bufPool.Get().(*[]byte); ok && cap(*b) >= size {
-		return (*b)[:0]
+func getSegs() [][]byte {
+	if s, ok := segPool.Get().(*[][]byte); ok {
+		return *s
 	}
-	return make([]byte, 0, max(size, 4096))
+	return make([][]byte, 0, 16)
 }
 
-func putBuf(b []byte) {
-	if b == nil || cap(b) > 1<<20 {
+// putSegs gives a list back, forgetting its frames.
+func putSegs(s [][]byte) {
+	if s == nil || cap(s) > 4096 {
 		return
 	}
-	b = b[:0]
-	bufPool.Put(&b)
+	clear(s)
+	s = s[:0]
+	segPool.Put(&s)
 }
 
 // drain makes the reader stop after the request in hand, whose reply is
@@ -475,8 +492,8 @@ func (c *conn) takeRooms() map[string]*room {
 func (h *hub) serve(c *conn) {
 	lu, ok := h.register(c)
 	if !ok { // shutting down: nobody else writes to the socket yet
-		c.wire.writeBlocking(appendFrame(nil, opClose,
-			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away")), time.Second)
+		c.wire.writeBlocking([][]byte{appendFrame(nil, opClose,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"))}, 0, time.Second)
 		c.wire.Close()
 		return
 	}
@@ -623,6 +640,9 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 // would give a pong only PongWait-PingInterval, 1 s by default, after its
 // ping, and drop any client whose requests took longer than that to serve.)
 
+// pingFrame is every ping: it carries nothing, so it is the same bytes.
+var pingFrame = appendFrame(nil, opPing, nil)
+
 // ping sends a ping and arms its deadline, unless one is unanswered (its
 // deadline stands), and comes back after PingInterval. A runtime timer per
 // connection, not a goroutine: an idle connection costs no wake-up between
@@ -636,7 +656,7 @@ func (c *conn) ping() {
 	if !c.awaitingPong {
 		c.awaitingPong = true
 		c.setReadDeadlineLocked(time.Now().Add(c.s.cfg.PongWait))
-		c.out = appendFrame(c.out, opPing, nil)
+		c.pushLocked(pingFrame)
 		c.scheduleLocked()
 	}
 	c.pinger.Reset(c.s.cfg.PingInterval)

@@ -753,5 +753,5 @@ func (c *conn) backlog() (frames, bytes int) {
 	if c.closing {
 		return 0, 0
 	}
-	return c.outFrames, len(c.out)
+	return c.outFrames, c.outBytes
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -63,7 +64,7 @@ func TestQueuePolicy(t *testing.T) {
 	if c.outFrames != 4 || c.closing {
 		t.Fatalf("messages after presence: %d queued, closing=%v; want 4, open", c.outFrames, c.closing)
 	}
-	if got := string(c.out); got != "ppmm" {
+	if got := string(bytes.Join(c.out, nil)); got != "ppmm" {
 		t.Fatalf("queued bytes %q, want the frames in order", got)
 	}
 	c.queueFrame(eph, frameEphemeral)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // WebSocket opcodes (RFC 6455 §5.2) of the frames the server writes itself.
@@ -92,32 +93,65 @@ func (w *wire) SetWriteDeadline(t time.Time) error {
 // errWouldBlock: the socket's send buffer is full.
 var errWouldBlock = errors.New("write would block")
 
-// tryWrite writes as much of p as the kernel takes without waiting. It
-// returns errWouldBlock, with the count written, when it could not take all.
-func (w *wire) tryWrite(p []byte) (int, error) {
+// tryWrite writes as much of segs as the kernel takes without waiting, in
+// writev calls of up to maxIovecs frames. It returns errWouldBlock, with the
+// count written, when it could not take all.
+func (w *wire) tryWrite(segs [][]byte) (int, error) {
 	if w.raw == nil {
 		return 0, errWouldBlock // only a blocking write can do it
 	}
 	n := 0
 	var werr error
 	err := w.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, err := syscall.Write(int(fd), p[n:])
-			if m > 0 {
-				n += m
+		var iov [maxIovecs]syscall.Iovec
+		i, off := 0, 0 // the next byte to write: segs[i][off]
+		for i < len(segs) && werr == nil {
+			k, want := 0, 0
+			for j := i; j < len(segs) && k < len(iov); j++ {
+				p := segs[j]
+				if j == i {
+					p = p[off:]
+				}
+				if len(p) == 0 {
+					continue
+				}
+				iov[k].Base = &p[0]
+				iov[k].SetLen(len(p))
+				k++
+				want += len(p)
 			}
+			if k == 0 {
+				break
+			}
+			m, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
 			switch {
-			case err == syscall.EINTR:
+			case errno == syscall.EINTR:
 				continue
-			case err == syscall.EAGAIN:
+			case errno == syscall.EAGAIN:
 				werr = errWouldBlock
-			case err != nil:
-				werr = err
+				continue
+			case errno != 0:
+				werr = errno
+				continue
 			case m == 0:
 				werr = errWouldBlock
+				continue
 			}
-			if werr != nil {
-				break
+			n += int(m)
+			for left := int(m); left > 0; {
+				if rest := len(segs[i]) - off; left >= rest {
+					left -= rest
+					i, off = i+1, 0
+				} else {
+					off += left
+					left = 0
+				}
+			}
+			for i < len(segs) && off == len(segs[i]) { // empty frames
+				i, off = i+1, 0
+			}
+			if int(m) < want {
+				werr = errWouldBlock // the socket's buffer is full
 			}
 		}
 		return true // done either way: never park in the poller here
@@ -128,11 +162,37 @@ func (w *wire) tryWrite(p []byte) (int, error) {
 	return n, werr
 }
 
-// writeBlocking writes all of p, waiting up to wait (or the floor) for a
-// client that reads slowly.
-func (w *wire) writeBlocking(p []byte, wait time.Duration) error {
+// maxIovecs is how many frames one writev takes; the kernel takes at most
+// IOV_MAX (1024), and a few dozen already make the syscall's cost small.
+const maxIovecs = 64
+
+// writeBlocking writes segs from byte off on, waiting up to wait (or the
+// floor) for a client that reads slowly.
+func (w *wire) writeBlocking(segs [][]byte, off int, wait time.Duration) error {
 	w.Conn.SetWriteDeadline(w.atLeastFloor(time.Now().Add(wait)))
-	_, err := w.Conn.Write(p)
+	for len(segs) > 0 && off >= len(segs[0]) {
+		off -= len(segs[0])
+		segs = segs[1:]
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	if w.raw == nil {
+		// TLS: a record per Write, so one Write of all.
+		var buf []byte
+		for i, p := range segs {
+			if i == 0 {
+				p = p[off:]
+			}
+			buf = append(buf, p...)
+		}
+		_, err := w.Conn.Write(buf)
+		return err
+	}
+	bufs := make(net.Buffers, len(segs)) // WriteTo consumes it: a copy of segs
+	copy(bufs, segs)
+	bufs[0] = bufs[0][off:]
+	_, err := bufs.WriteTo(w.Conn)
 	return err
 }
 
