@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -192,4 +193,47 @@ func testCluster(t *testing.T, mode string) {
 	members[0].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
 	members[2].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
 	members[3].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+}
+
+// TestClusterLateRoute: a node that started before its peer (its route to
+// the peer failing until the peer is up) has users online already; once
+// the peer starts and the route forms, each node sees the other's users,
+// sooner than the nodes' heartbeats would tell them (5 s), and messages
+// cross.
+func TestClusterLateRoute(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateAddr := ln.Addr().String() // free again in a moment, for node a
+	ln.Close()
+	b, _ := startNode(t, pgURL, natsbus.Options{ClusterListen: "127.0.0.1:0",
+		ClusterRoutes: []string{"nats://" + lateAddr}, RouteWait: time.Millisecond}, "b")
+	b.WaitReady(t)
+	room := "late-" + strings.ToLower(rand.Text()[:10])
+	alice := b.Dial(t, b.Register(t, "alice").Token)
+	alice.Welcome()
+	alice.Ack("join_room", protocol.RoomRef{Room: room}, nil)
+
+	a, _ := startNode(t, pgURL, natsbus.Options{ClusterListen: lateAddr}, "a")
+	a.WaitReady(t)
+	bob := a.Dial(t, a.Register(t, "bob").Token)
+	bob.Welcome()
+	bob.Ack("join_room", protocol.RoomRef{Room: room}, nil)
+	alice.ExpectWithin("presence", presenceOf(room, "bob", protocol.StatusOnline), 3*time.Second)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var who protocol.WhoAck
+		bob.Ack("who", protocol.Who{Room: room}, &who)
+		if who.Online == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("who on node a: %d online (%v), want alice and bob", who.Online, who.Users)
+		}
+	}
+	alice.Ack("send_message", protocol.SendMessage{Room: room, Text: "across"}, nil)
+	if m := messageOf(t, bob.Expect("new_message", inRoom(room))); m.Text != "across" {
+		t.Errorf("bob got %q", m.Text)
+	}
 }

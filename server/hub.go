@@ -651,6 +651,10 @@ func (h *hub) publishLogout(userID string, tokenHash []byte) {
 // ignores their echo; other nodes' changes arrive here.
 func (h *hub) onPresenceEvent(data []byte) {
 	if data == nil {
+		// Events were lost (the bus reconnected, or a route to other
+		// nodes came up): ask every node who is online, rather than wait
+		// for their heartbeats.
+		h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
 		return
 	}
 	var ev busEvent
