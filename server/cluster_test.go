@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,15 +91,6 @@ func startNodes(t *testing.T, mode string, n int) []*chatdtest.Server {
 // clusterModes are the two ways nodes share events.
 var clusterModes = []string{"routes", "external"}
 
-// presenceOf matches presence frames about username in room with status.
-func presenceOf(room, username, status string) func(chatdtest.Frame) bool {
-	return func(f chatdtest.Frame) bool {
-		var p protocol.Presence
-		json.Unmarshal(f.Payload, &p)
-		return p.Room == room && p.User.Username == username && p.Status == status
-	}
-}
-
 // TestCluster runs two real nodes, each with its own PostgreSQL store and
 // its own bus, in both modes (the nodes' embedded NATS servers joined by
 // routes, and an external NATS server): users on both chat in one room,
@@ -137,7 +127,7 @@ func testCluster(t *testing.T, mode string) {
 		// Every member already in the room learns of the newcomer, whichever
 		// node either is on.
 		for _, earlier := range members[:i] {
-			earlier.c.Expect("presence", presenceOf(room, m.name, protocol.StatusOnline))
+			earlier.c.Expect("presence", chatdtest.PresenceOf(room, m.name, protocol.StatusOnline))
 		}
 	}
 	for _, m := range members {
@@ -190,9 +180,9 @@ func testCluster(t *testing.T, mode string) {
 
 	// Going offline crosses nodes too.
 	members[1].c.WS.Close() // bob, on b
-	members[0].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
-	members[2].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
-	members[3].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+	members[0].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
+	members[2].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
+	members[3].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
 }
 
 // TestClusterLateRoute: a node that started before its peer (its route to
@@ -221,7 +211,7 @@ func TestClusterLateRoute(t *testing.T) {
 	bob := a.Dial(t, a.Register(t, "bob").Token)
 	bob.Welcome()
 	bob.Ack("join_room", protocol.RoomRef{Room: room}, nil)
-	alice.ExpectWithin("presence", presenceOf(room, "bob", protocol.StatusOnline), 3*time.Second)
+	alice.ExpectWithin("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOnline), 3*time.Second)
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var who protocol.WhoAck
 		bob.Ack("who", protocol.Who{Room: room}, &who)

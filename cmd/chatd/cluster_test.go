@@ -204,9 +204,9 @@ func testClusterSurvivesKill9(t *testing.T, bin, mode string) {
 	doomed := dial(nodes["b"], "bob")
 	reader := dial(nodes["c"], "carol")
 	// Presence crosses the cluster: who is in the room learns of who joins.
-	sender.Expect("presence", presenceOf(room, "bob", protocol.StatusOnline))
-	sender.Expect("presence", presenceOf(room, "carol", protocol.StatusOnline))
-	doomed.Expect("presence", presenceOf(room, "carol", protocol.StatusOnline))
+	sender.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOnline))
+	sender.Expect("presence", chatdtest.PresenceOf(room, "carol", protocol.StatusOnline))
+	doomed.Expect("presence", chatdtest.PresenceOf(room, "carol", protocol.StatusOnline))
 
 	const total = 400
 	var acked []protocol.MessageAck
@@ -236,15 +236,6 @@ func testClusterSurvivesKill9(t *testing.T, bin, mode string) {
 		}
 	}
 	reader.ExpectNone("new_message", nil, 300*time.Millisecond)
-}
-
-// presenceOf matches presence frames about username in room with status.
-func presenceOf(room, username, status string) func(chatdtest.Frame) bool {
-	return func(f chatdtest.Frame) bool {
-		var p protocol.Presence
-		json.Unmarshal(f.Payload, &p)
-		return p.Room == room && p.User.Username == username && p.Status == status
-	}
 }
 
 // TestClusterFlagsRefused: the --cluster-* flags are refused, in one line
