@@ -176,6 +176,7 @@ func New(opts Options) (*Bus, error) {
 	}
 	b.nc = nc
 	if clustered {
+		b.logger.Info("bus accepting routes", "addr", b.ClusterAddr().String(), "cluster", b.ns.ClusterName())
 		if len(opts.ClusterRoutes) > 0 {
 			b.waitForRoute(opts.RouteWait)
 		}

@@ -137,7 +137,8 @@ func freePorts(t *testing.T, k int) []int {
 // joined by their embedded NATS servers' routes or by an external NATS: a
 // sender on node a, a reader on node c, and node b, the one the others
 // were started with a route to, killed with SIGKILL halfway through. The
-// reader receives every message the sender had acked, once each, in order.
+// reader receives every message the sender had acked, once each, in order,
+// and the others learn that b's user went offline.
 func TestClusterSurvivesKill9(t *testing.T) {
 	pgtest.BaseURL(t) // skip before building
 	bin := buildChatd(t)
@@ -236,6 +237,12 @@ func testClusterSurvivesKill9(t *testing.T, bin, mode string) {
 		}
 	}
 	reader.ExpectNone("new_message", nil, 300*time.Millisecond)
+
+	// b said no goodbye: the others presume it gone after three missed
+	// heartbeats (5 s each), and bob with it.
+	for _, c := range []*chatdtest.Client{sender, reader} {
+		c.ExpectWithin("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline), 20*time.Second)
+	}
 }
 
 // TestClusterFlagsRefused: the --cluster-* flags are refused, in one line
