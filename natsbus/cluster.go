@@ -25,6 +25,14 @@ func clusterOptions(sopts *server.Options, opts Options) error {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else {
+		// nats-server would find the port taken only after New's connect
+		// timeout, and say nothing: try it first, for a prompt, clear error.
+		ln, err := net.Listen("tcp", opts.ClusterListen)
+		if err != nil {
+			return fmt.Errorf("cluster listen address: %w", err)
+		}
+		ln.Close()
 	}
 	routes, err := ParseRoutes(opts.ClusterRoutes)
 	if err != nil {

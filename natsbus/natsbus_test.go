@@ -308,7 +308,13 @@ func TestEmbeddedClusterSurvivesTheHub(t *testing.T) {
 }
 
 func TestClusterOptionsRefused(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for name, opts := range map[string]Options{
+		"listen port taken":     {ClusterListen: taken.Addr().String()},
 		"routes without listen": {ClusterRoutes: []string{"nats://127.0.0.1:6222"}},
 		"with an external URL":  {URL: "nats://127.0.0.1:4222", ClusterListen: "127.0.0.1:0"},
 		"listen without port":   {ClusterListen: "127.0.0.1"},
