@@ -1,7 +1,10 @@
 // Package natsbus implements chat.Bus on NATS. With no URL it starts an
-// embedded nats-server inside the process (no listening port; the client is
+// embedded nats-server inside the process (no client port; the client is
 // attached in-process), so one node needs nothing else running; with a URL
 // the same code talks to an external NATS cluster and nodes share events.
+// The embedded servers of several nodes can also form a NATS cluster of
+// their own (Options.ClusterListen and ClusterRoutes): nodes then share
+// events with nothing but each other.
 package natsbus
 
 import (
@@ -37,7 +40,37 @@ type Options struct {
 	// production) that share one NATS need different ones. Default
 	// DefaultPrefix. It must be a valid NATS subject token sequence.
 	Prefix string
+
+	// ClusterListen, host:port, makes the embedded server accept routes
+	// from the other nodes' embedded servers there; empty: no cluster.
+	// Only without URL. The port carries every event unencrypted and
+	// unauthenticated: keep it on a private network.
+	ClusterListen string
+	// ClusterRoutes are the cluster addresses of the other nodes
+	// (nats://host:port). A node's own address in the list is ignored, so
+	// every node can be given the same list; the servers also tell each
+	// other of the routes they know. Routes are retried for ever.
+	ClusterRoutes []string
+	// ClusterName must be the same on every node of a cluster; default
+	// DefaultClusterName.
+	ClusterName string
+	// RouteWait bounds how long New waits for a first route when
+	// ClusterRoutes are given, so that the node's first events reach the
+	// others; the first node of a cluster to start waits it out. Default
+	// 2 s. Events published before a route is up are lost to the nodes
+	// behind it, and the bus signals loss to every subscriber when a
+	// route comes up.
+	RouteWait time.Duration
 }
+
+// DefaultClusterName is the name of the embedded servers' NATS cluster.
+const DefaultClusterName = "chatd"
+
+// routePoll is how often the bus looks for routes that came up or went
+// down. A new route is reported as a loss after it has been seen twice, by
+// which time the servers have exchanged their subscriptions: a subscriber
+// that resynchronises then also finds what was published just before.
+const routePoll = 250 * time.Millisecond
 
 // Bus is a chat.Bus on a NATS connection.
 type Bus struct {
@@ -50,6 +83,8 @@ type Bus struct {
 	subs map[*subscription]struct{}
 
 	closeOnce sync.Once
+	done      chan struct{} // closed by Close: stops watchRoutes
+	watcher   sync.WaitGroup
 }
 
 var _ chat.Bus = (*Bus)(nil)
@@ -71,7 +106,11 @@ func New(opts Options) (*Bus, error) {
 	if strings.ContainsAny(opts.Prefix, "*> \t\r\n") || strings.HasPrefix(opts.Prefix, ".") || strings.HasSuffix(opts.Prefix, ".") || strings.Contains(opts.Prefix, "..") {
 		return nil, fmt.Errorf("nats subject prefix %q: use tokens of letters, digits, - and _, separated by dots", opts.Prefix)
 	}
-	b := &Bus{logger: opts.Logger, prefix: opts.Prefix, subs: make(map[*subscription]struct{})}
+	clustered := opts.ClusterListen != "" || len(opts.ClusterRoutes) > 0
+	if clustered && opts.URL != "" {
+		return nil, errors.New("a cluster of embedded servers and an external NATS URL exclude each other")
+	}
+	b := &Bus{logger: opts.Logger, prefix: opts.Prefix, subs: make(map[*subscription]struct{}), done: make(chan struct{})}
 	natsOpts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
@@ -98,23 +137,35 @@ func New(opts Options) (*Bus, error) {
 	}
 	url := opts.URL
 	if url == "" {
-		ns, err := server.NewServer(&server.Options{
+		sopts := &server.Options{
 			ServerName: opts.Name + "-embedded",
 			DontListen: true,
 			NoSigs:     true,
 			NoLog:      true,
 			MaxPayload: 8 << 20,
-		})
+		}
+		if clustered {
+			if err := clusterOptions(sopts, opts); err != nil {
+				return nil, err
+			}
+		}
+		ns, err := server.NewServer(sopts)
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats server: %w", err)
 		}
 		ns.Start()
 		if !ns.ReadyForConnections(opts.ConnectTimeout) {
 			ns.Shutdown()
+			if clustered {
+				return nil, fmt.Errorf("embedded nats server did not start: cannot listen for routes on %s?", opts.ClusterListen)
+			}
 			return nil, errors.New("embedded nats server did not start")
 		}
 		b.ns = ns
 		natsOpts = append(natsOpts, nats.InProcessServer(ns))
+		if sopts.Authorization != "" {
+			natsOpts = append(natsOpts, nats.Token(sopts.Authorization))
+		}
 	}
 	nc, err := nats.Connect(url, natsOpts...)
 	if err != nil {
@@ -124,6 +175,14 @@ func New(opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats %s: %w", redact(url), err)
 	}
 	b.nc = nc
+	if clustered {
+		b.logger.Info("bus accepting routes", "addr", b.ClusterAddr().String(), "cluster", b.ns.ClusterName())
+		if len(opts.ClusterRoutes) > 0 {
+			b.waitForRoute(opts.RouteWait)
+		}
+		b.watcher.Add(1)
+		go b.watchRoutes()
+	}
 	return b, nil
 }
 
@@ -233,6 +292,8 @@ func (b *Bus) Close() error {
 		if b.nc.IsConnected() {
 			b.nc.FlushTimeout(2 * time.Second)
 		}
+		close(b.done)
+		b.watcher.Wait()
 		b.nc.Close()
 		if b.ns != nil {
 			b.ns.Shutdown()

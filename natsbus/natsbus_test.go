@@ -206,3 +206,125 @@ func TestConnectFailure(t *testing.T) {
 		t.Fatal("New with an unreachable URL succeeded")
 	}
 }
+
+// clusterNode starts a bus whose embedded server joins the cluster over
+// routes (listening on a port of its own).
+func clusterNode(tb testing.TB, routes ...string) *Bus {
+	tb.Helper()
+	return newBus(tb, Options{ClusterListen: "127.0.0.1:0", ClusterRoutes: routes, RouteWait: 5 * time.Second})
+}
+
+func routeTo(b *Bus) string { return "nats://" + b.ClusterAddr().String() }
+
+func first(s string, _ bool) string { return s }
+
+// deadRoute returns a route to a port nothing listens on.
+func deadRoute(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln.Close()
+	return "nats://" + ln.Addr().String()
+}
+
+// waitPeers waits until b has routes to n other servers.
+func waitPeers(tb testing.TB, b *Bus, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(b.Peers()) != n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("bus has routes to %v, want %d peers", b.Peers(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestEmbeddedClusterSurvivesTheHub: three embedded servers of which two
+// were given a route to the third only (the hub) mesh by gossip, and go on
+// delivering to each other when the hub stops; every subscriber is told to
+// resynchronise when a route comes up.
+func TestEmbeddedClusterSurvivesTheHub(t *testing.T) {
+	hub := clusterNode(t)
+	hubLoss := collect(t, hub, "room:x")
+	a := clusterNode(t, routeTo(hub))
+	c := clusterNode(t, routeTo(hub), deadRoute(t)) // a dead route is retried, not fatal
+	for _, b := range []*Bus{hub, a, c} {
+		waitPeers(t, b, 2)
+	}
+	if d := recv(t, hubLoss); d != nil {
+		t.Fatalf("hub's first event = %q, want the nil loss signal of a route coming up", d)
+	}
+
+	got := collect(t, c, "room:x")
+	// c's interest reaches a over their route a moment after Subscribe
+	// returns (Subscribe waits for c's own server only): probe until it has.
+	// The loss signals of c's own routes may come before or after the
+	// subscription; next skips them.
+	next := func(wait time.Duration) (string, bool) {
+		for {
+			select {
+			case d := <-got:
+				if d != nil {
+					return string(d), true
+				}
+			case <-time.After(wait):
+				return "", false
+			}
+		}
+	}
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatal("a's events never reached c over the mesh")
+		}
+		if err := a.Publish("room:x", []byte("probe")); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := next(50 * time.Millisecond); ok {
+			if s != "probe" {
+				t.Fatalf("c got %q, want a probe", s)
+			}
+			break
+		}
+	}
+	for { // the probes in flight
+		if _, ok := next(100 * time.Millisecond); !ok {
+			break
+		}
+	}
+
+	hub.Close()
+	waitPeers(t, a, 1)
+	for i := range 50 {
+		if err := a.Publish("room:x", fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		if s, want := first(next(5*time.Second)), fmt.Sprint(i); s != want {
+			t.Fatalf("after the hub stopped, c got %q, want %q", s, want)
+		}
+	}
+}
+
+func TestClusterOptionsRefused(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for name, opts := range map[string]Options{
+		"listen port taken":     {ClusterListen: taken.Addr().String()},
+		"routes without listen": {ClusterRoutes: []string{"nats://127.0.0.1:6222"}},
+		"with an external URL":  {URL: "nats://127.0.0.1:4222", ClusterListen: "127.0.0.1:0"},
+		"listen without port":   {ClusterListen: "127.0.0.1"},
+		"route without port":    {ClusterListen: "127.0.0.1:0", ClusterRoutes: []string{"nats://127.0.0.1"}},
+		"route of http":         {ClusterListen: "127.0.0.1:0", ClusterRoutes: []string{"http://127.0.0.1:6222"}},
+		"route not a URL":       {ClusterListen: "127.0.0.1:0", ClusterRoutes: []string{"127.0.0.1:6222"}},
+	} {
+		if b, err := New(opts); err == nil {
+			b.Close()
+			t.Errorf("%s: New accepted %+v", name, opts)
+		}
+	}
+}

@@ -56,24 +56,9 @@ type Store struct {
 // ctx bounds the connection and the migration; an unreachable database
 // fails with chat.ErrUnavailable.
 func Open(ctx context.Context, url string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	pool, where, err := connect(ctx, url)
 	if err != nil {
-		// The error quotes the URL with its password masked.
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
-	}
-	where := describe(cfg.ConnConfig)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", where, err)
-	}
-	// pgxpool connects lazily: Ping makes the first connection, so a
-	// database that cannot be reached fails Open rather than the first call.
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, mapErr("open "+where, fmt.Errorf("connect: %w", err))
+		return nil, err
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
@@ -82,7 +67,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// Half the pool's connections at most for Appends, so that reads and
 	// other writes always find one. A server uses Append or AppendAsync,
 	// not both.
-	n := max(1, int(cfg.MaxConns)/2)
+	n := max(1, int(pool.Config().MaxConns)/2)
 	s := &Store{pool: pool, appends: make(chan *appendReq, maxAppendBatch), lanes: newLanes(n)}
 	for i := range n {
 		s.appendersDone.Add(2)
@@ -90,6 +75,31 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		go s.runAppender(s.lanes.queues[i])
 	}
 	return s, nil
+}
+
+// connect opens a pool on the database at url and makes its first
+// connection, so that a database that cannot be reached fails here rather
+// than at the first call (pgxpool connects lazily). It also returns the
+// database's name for errors.
+func connect(ctx context.Context, url string) (*pgxpool.Pool, string, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The error quotes the URL with its password masked.
+		return nil, "", fmt.Errorf("postgres: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	where := describe(cfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: open %s: %w", where, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, "", mapErr("open "+where, fmt.Errorf("connect: %w", err))
+	}
+	return pool, where, nil
 }
 
 // describe names the database of cfg for errors, without the password.

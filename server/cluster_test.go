@@ -3,10 +3,10 @@ package server_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +21,9 @@ import (
 )
 
 // startNode starts a chatd node with a store and a bus of its own, on the
-// database at pgURL and the NATS server at natsURL, as a separate process
-// of a cluster would have.
-func startNode(t *testing.T, pgURL, natsURL, prefix, name string) *chatdtest.Server {
+// database at pgURL and a bus with opts, as a separate process of a cluster
+// would have.
+func startNode(t *testing.T, pgURL string, opts natsbus.Options, name string) (*chatdtest.Server, *natsbus.Bus) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -33,7 +33,9 @@ func startNode(t *testing.T, pgURL, natsURL, prefix, name string) *chatdtest.Ser
 	}
 	t.Cleanup(func() { store.Close() }) // after the server stops (cleanups run last-in first-out)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	bus, err := natsbus.New(natsbus.Options{URL: natsURL, Name: "chatd-test-" + name, Logger: quiet, Prefix: prefix})
+	opts.Name = "chatd-test-" + name
+	opts.Logger = quiet
+	bus, err := natsbus.New(opts)
 	if err != nil {
 		t.Fatalf("node %s: %v", name, err)
 	}
@@ -42,33 +44,67 @@ func startNode(t *testing.T, pgURL, natsURL, prefix, name string) *chatdtest.Ser
 		Store:  store,
 		Bus:    bus,
 		Config: server.Config{RateLimit: 0, Logger: quiet},
-	})
+	}), bus
 }
 
-// presenceOf matches presence frames about username in room with status.
-func presenceOf(room, username, status string) func(chatdtest.Frame) bool {
-	return func(f chatdtest.Frame) bool {
-		var p protocol.Presence
-		json.Unmarshal(f.Payload, &p)
-		return p.Room == room && p.User.Username == username && p.Status == status
+// startNodes starts n nodes on one database, in one of the two ways chatd
+// nodes share events: "routes" (the nodes' embedded NATS servers form a
+// cluster, each given a route to the ones started before it) or "external"
+// (each connects to the NATS server at CHATD_TEST_NATS_URL). It returns
+// once the embedded servers all have routes to each other.
+func startNodes(t *testing.T, mode string, n int) []*chatdtest.Server {
+	t.Helper()
+	pgURL := pgtest.URL(t)
+	var opts natsbus.Options
+	if mode == "external" {
+		opts.URL = chatdtest.Env(t, "CHATD_TEST_NATS_URL", "the cluster test on an external NATS")
+		// The NATS server may be shared with other tests and earlier runs:
+		// a subject prefix of this run's own keeps their events out of
+		// this one's, as it would keep two clusters apart.
+		opts.Prefix = "chatdtest-" + strings.ToLower(rand.Text()[:10])
+	}
+	var nodes []*chatdtest.Server
+	var buses []*natsbus.Bus
+	for i := range n {
+		o := opts
+		if mode == "routes" {
+			o.ClusterListen = "127.0.0.1:0"
+			for _, b := range buses {
+				o.ClusterRoutes = append(o.ClusterRoutes, "nats://"+b.ClusterAddr().String())
+			}
+		}
+		node, bus := startNode(t, pgURL, o, string(rune('a'+i)))
+		nodes, buses = append(nodes, node), append(buses, bus)
+	}
+	for i, b := range buses {
+		for deadline := time.Now().Add(10 * time.Second); mode == "routes" && len(b.Peers()) != n-1; {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d has routes to %v, want %d others", i, b.Peers(), n-1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		nodes[i].WaitReady(t)
+	}
+	return nodes
+}
+
+// clusterModes are the two ways nodes share events.
+var clusterModes = []string{"routes", "external"}
+
+// TestCluster runs two real nodes, each with its own PostgreSQL store and
+// its own bus, in both modes (the nodes' embedded NATS servers joined by
+// routes, and an external NATS server): users on both chat in one room,
+// all sending at once, and every one of them receives every message
+// exactly once, in seq order without a gap; presence crosses the nodes.
+func TestCluster(t *testing.T) {
+	for _, mode := range clusterModes {
+		t.Run(mode, func(t *testing.T) { testCluster(t, mode) })
 	}
 }
 
-// TestCluster runs two real nodes, each with its own PostgreSQL store and
-// its own connection to an external NATS server: users on both chat in one
-// room, all sending at once, and every one of them receives every message
-// exactly once, in seq order without a gap; presence crosses the nodes.
-func TestCluster(t *testing.T) {
-	pgURL := pgtest.URL(t)
-	natsURL := chatdtest.Env(t, "CHATD_TEST_NATS_URL", "the cluster test on an external NATS")
-	// The NATS server may be shared with other tests and earlier runs: a
-	// subject prefix of this run's own keeps their events out of this one's,
-	// as it would keep two clusters apart.
-	prefix := "chatdtest-" + strings.ToLower(rand.Text()[:10])
-	a := startNode(t, pgURL, natsURL, prefix, "a")
-	b := startNode(t, pgURL, natsURL, prefix, "b")
-	a.WaitReady(t)
-	b.WaitReady(t)
+func testCluster(t *testing.T, mode string) {
+	nodes := startNodes(t, mode, 2)
+	a, b := nodes[0], nodes[1]
 
 	room := "cluster-" + strings.ToLower(rand.Text()[:10])
 
@@ -91,7 +127,7 @@ func TestCluster(t *testing.T) {
 		// Every member already in the room learns of the newcomer, whichever
 		// node either is on.
 		for _, earlier := range members[:i] {
-			earlier.c.Expect("presence", presenceOf(room, m.name, protocol.StatusOnline))
+			earlier.c.Expect("presence", chatdtest.PresenceOf(room, m.name, protocol.StatusOnline))
 		}
 	}
 	for _, m := range members {
@@ -144,7 +180,50 @@ func TestCluster(t *testing.T) {
 
 	// Going offline crosses nodes too.
 	members[1].c.WS.Close() // bob, on b
-	members[0].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
-	members[2].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
-	members[3].c.Expect("presence", presenceOf(room, "bob", protocol.StatusOffline))
+	members[0].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
+	members[2].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
+	members[3].c.Expect("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOffline))
+}
+
+// TestClusterLateRoute: a node that started before its peer (its route to
+// the peer failing until the peer is up) has users online already; once
+// the peer starts and the route forms, each node sees the other's users,
+// sooner than the nodes' heartbeats would tell them (5 s), and messages
+// cross.
+func TestClusterLateRoute(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateAddr := ln.Addr().String() // free again in a moment, for node a
+	ln.Close()
+	b, _ := startNode(t, pgURL, natsbus.Options{ClusterListen: "127.0.0.1:0",
+		ClusterRoutes: []string{"nats://" + lateAddr}, RouteWait: time.Millisecond}, "b")
+	b.WaitReady(t)
+	room := "late-" + strings.ToLower(rand.Text()[:10])
+	alice := b.Dial(t, b.Register(t, "alice").Token)
+	alice.Welcome()
+	alice.Ack("join_room", protocol.RoomRef{Room: room}, nil)
+
+	a, _ := startNode(t, pgURL, natsbus.Options{ClusterListen: lateAddr}, "a")
+	a.WaitReady(t)
+	bob := a.Dial(t, a.Register(t, "bob").Token)
+	bob.Welcome()
+	bob.Ack("join_room", protocol.RoomRef{Room: room}, nil)
+	alice.ExpectWithin("presence", chatdtest.PresenceOf(room, "bob", protocol.StatusOnline), 3*time.Second)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var who protocol.WhoAck
+		bob.Ack("who", protocol.Who{Room: room}, &who)
+		if who.Online == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("who on node a: %d online (%v), want alice and bob", who.Online, who.Users)
+		}
+	}
+	alice.Ack("send_message", protocol.SendMessage{Room: room, Text: "across"}, nil)
+	if m := messageOf(t, bob.Expect("new_message", inRoom(room))); m.Text != "across" {
+		t.Errorf("bob got %q", m.Text)
+	}
 }

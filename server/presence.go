@@ -147,6 +147,10 @@ func (p *presence) runHeartbeat() {
 // once and ignores their echo; other nodes' changes arrive here.
 func (p *presence) onEvent(data []byte) {
 	if data == nil {
+		// Events were lost (the bus reconnected, or a route to other
+		// nodes came up): ask every node who is online, rather than wait
+		// for their heartbeats.
+		p.publish(busEvent{Kind: evSync})
 		return
 	}
 	var ev busEvent

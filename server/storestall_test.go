@@ -88,11 +88,11 @@ func TestStoreStallKeepsPresence(t *testing.T) {
 	// Presence crosses both ways meanwhile.
 	dave := b.Dial(t, daveAcc.Token)
 	dave.Welcome()
-	alice.ExpectWithin("presence", presenceOf("general", "dave", protocol.StatusOnline), 2*time.Second)
+	alice.ExpectWithin("presence", chatdtest.PresenceOf("general", "dave", protocol.StatusOnline), 2*time.Second)
 	carol.WS.Close()
-	bob.ExpectWithin("presence", presenceOf("general", "carol", protocol.StatusOffline), 2*time.Second)
+	bob.ExpectWithin("presence", chatdtest.PresenceOf("general", "carol", protocol.StatusOffline), 2*time.Second)
 	// Ten heartbeats later b still counts a's users: a kept beating.
-	bob.ExpectNone("presence", presenceOf("general", "alice", protocol.StatusOffline), time.Second)
+	bob.ExpectNone("presence", chatdtest.PresenceOf("general", "alice", protocol.StatusOffline), time.Second)
 	waitWho(t, bob, "general", 3) // alice, bob and dave
 
 	hc := &http.Client{Timeout: 8 * time.Second}
@@ -111,6 +111,6 @@ func TestStoreStallKeepsPresence(t *testing.T) {
 	}
 	carol = a.Dial(t, carolAcc.Token)
 	carol.Welcome()
-	bob.Expect("presence", presenceOf("general", "carol", protocol.StatusOnline))
+	bob.Expect("presence", chatdtest.PresenceOf("general", "carol", protocol.StatusOnline))
 	a.WaitReady(t)
 }

@@ -50,6 +50,9 @@ const postgresConnectTimeout = 5 * time.Second
 const defaultGCPercent = 50
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(runMigrate(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
@@ -70,6 +73,9 @@ type config struct {
 	postgresURL    string
 	natsURL        string
 	natsPrefix     string
+	clusterListen  string
+	clusterRoutes  string
+	clusterName    string
 	allowedOrigins string
 	rateLimit      float64
 	presenceLimit  int
@@ -95,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL: use PostgreSQL instead of SQLite")
 	fs.StringVar(&c.natsURL, "nats-url", "", "NATS URL(s): use an external NATS cluster instead of the embedded bus")
 	fs.StringVar(&c.natsPrefix, "nats-prefix", natsbus.DefaultPrefix, "NATS subject prefix; clusters sharing one NATS need different ones")
+	fs.StringVar(&c.clusterListen, "cluster-listen", "", "HOST:PORT where the embedded NATS accepts routes from the other nodes (needs --postgres-url)")
+	fs.StringVar(&c.clusterRoutes, "cluster-routes", "", "the other nodes' cluster addresses, nats://h1:p1,nats://h2:p2")
+	fs.StringVar(&c.clusterName, "cluster-name", natsbus.DefaultClusterName, "NATS cluster name, the same on every node")
 	fs.StringVar(&c.allowedOrigins, "allowed-origins", "", "comma-separated origins allowed to open WebSockets (default: the request's own host)")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 10, "messages per second per user, burst twice that; 0 turns it off")
 	fs.IntVar(&c.presenceLimit, "presence-limit", server.DefaultPresenceLimit, "rooms with more online members send no presence events")
@@ -149,7 +158,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		// out its own seqs: two nodes would give two messages one seq.
 		return c, errors.New("--nats-url needs --postgres-url: nodes sharing a NATS must share a database, not each its own SQLite")
 	}
-	return c, nil
+	return c, checkCluster(c)
 }
 
 func newLogger(c config, w io.Writer) (*slog.Logger, error) {
@@ -205,18 +214,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer store.Close()
 
-	bus, err := natsbus.New(natsbus.Options{URL: c.natsURL, Prefix: c.natsPrefix, Logger: logger})
+	bus, err := natsbus.New(natsbus.Options{URL: c.natsURL, Prefix: c.natsPrefix, Logger: logger,
+		ClusterListen: c.clusterListen, ClusterRoutes: splitList(c.clusterRoutes), ClusterName: c.clusterName})
 	if err != nil {
 		return fmt.Errorf("bus: %w", err)
 	}
 	defer bus.Close()
 
-	var origins []string
-	for o := range strings.SplitSeq(c.allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
+	origins := splitList(c.allowedOrigins)
 	srv, err := server.New(server.Config{
 		Store:          store,
 		Bus:            bus,

@@ -472,18 +472,7 @@ func TestRunPostgres(t *testing.T) {
 // TestBinary builds chatd and checks what only the process shows: the exit
 // status, what reaches stderr, and signal handling.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go tool is needed to build chatd: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "chatd")
-	build := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildChatd(t)
 
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {

@@ -24,3 +24,37 @@ func TestLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadRequires(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/0001_a.sql": {Data: []byte("CREATE TABLE a (x int, y int);")},
+		"m/0002_b.sql": {Data: []byte("ALTER TABLE a ADD COLUMN z int;")},
+		"m/0003_c.sql": {Data: []byte("-- y is unused since version 2.\n-- requires: 2\nALTER TABLE a DROP COLUMN y;")},
+	}
+	ms, err := Load(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{0, 0, 2} {
+		if ms[i].Requires != want {
+			t.Errorf("%s: Requires = %d, want %d", ms[i].Name, ms[i].Requires, want)
+		}
+	}
+	fsys["m/0003_c.sql"] = &fstest.MapFile{Data: []byte("-- requires: 3\n")}
+	if _, err := Load(fsys, "m"); err == nil {
+		t.Error("Load accepted a migration that requires itself")
+	}
+}
+
+func TestPlan(t *testing.T) {
+	ms := []Migration{{Version: 1}, {Version: 2}, {Version: 3}}
+	for _, tt := range []struct{ current, pending int }{{0, 3}, {1, 2}, {3, 0}, {5, 0}} {
+		st := Plan(ms, tt.current)
+		if st.Current != tt.current || st.Known != 3 || len(st.Pending) != tt.pending {
+			t.Errorf("Plan(%d) = %+v, want %d pending", tt.current, st, tt.pending)
+		}
+		if tt.pending > 0 && st.Pending[0].Version != tt.current+1 {
+			t.Errorf("Plan(%d) starts at %d", tt.current, st.Pending[0].Version)
+		}
+	}
+}
