@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +18,35 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// The browser tests drive the embedded web app in a real Chromium
-// (CHATD_CHROMIUM, e.g. /usr/bin/chromium) against real servers on loopback.
-// Each user gets a browser context of their own: separate cookies and
-// storage, like separate browsers.
+// The browser tests drive the embedded web app in a real Chromium against
+// real servers on loopback: the one CHATD_CHROMIUM names, else the first of
+// chromiumNames on PATH, so `go test ./...` runs them wherever a browser is
+// installed. Each user gets a browser context of their own: separate
+// cookies and storage, like separate browsers.
+
+// chromiumNames are the commands Chromium is installed as (Debian,
+// Ubuntu, Google's build).
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome"}
+
+// findChromium returns the browser to test with. With none, the test skips
+// with one line saying how to run it, or fails under CHATD_REQUIRE_ALL.
+func findChromium(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("CHATD_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	const why = "no Chromium: CHATD_CHROMIUM is not set and none of %s is on PATH"
+	if os.Getenv("CHATD_REQUIRE_ALL") != "" {
+		tb.Fatalf(why+", but CHATD_REQUIRE_ALL is: the web app cannot be tested", strings.Join(chromiumNames, ", "))
+	}
+	tb.Skipf(why+"; skipping the browser tests", strings.Join(chromiumNames, ", "))
+	return ""
+}
 
 type browser struct {
 	t    *testing.T
@@ -29,7 +55,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	path := chatdtest.Env(t, "CHATD_CHROMIUM", "the browser tests")
+	path := findChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
