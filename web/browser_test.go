@@ -12,7 +12,6 @@ import (
 
 	"github.com/chatd/chatd/internal/chatdtest"
 	"github.com/chatd/chatd/server"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -553,15 +552,7 @@ func TestBrowserPhoneDarkKeyboard(t *testing.T) {
 	b := newBrowser(t)
 	srv := startServer(t, "", "")
 	p := b.open("alice", srv.URL)
-	p.run(
-		chromedp.EmulateViewport(360, 740),
-		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
-			})
-			return err
-		}),
-	)
+	p.run(phoneDark())
 	p.signUp("alice")
 	if overflow := eval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 		t.Errorf("the page is %d px wider than a 360 px screen", overflow)

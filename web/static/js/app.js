@@ -1167,7 +1167,6 @@ function renderMessages() {
       const el = state.sepEls.get(dk) || document.createElement('li');
       el.className = 'day-sep';
       el.dataset.day = dk;
-      el.setAttribute('role', 'separator');
       el.textContent = dk === 'unknown' ? '' : dayLabel(d, now);
       seps.set(dk, el);
       nodes.push(el);
@@ -1299,7 +1298,7 @@ function messageItem(m, cont) {
       q.textContent = 'Delete this message?';
       actions.append(q,
         actionButton('msg-delete-confirm', 'delete-confirm', 'Delete', 'Confirm: delete this message'),
-        actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Keep this message'));
+        actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
     } else {
       actions.append(
         actionButton('msg-edit', 'edit', 'Edit', 'Edit message'),
@@ -1410,7 +1409,7 @@ function renderPending() {
       const why = document.createElement('span');
       why.textContent = `Not sent: ${e.error || 'error'}`;
       st.append(why,
-        actionButton('pending-retry link-btn', 'retry', 'Retry', 'Try sending again'),
+        actionButton('pending-retry link-btn', 'retry', 'Retry', 'Retry sending this message'),
         actionButton('pending-discard link-btn', 'discard', 'Discard', 'Discard this message'));
     } else {
       if (online) {
