@@ -249,6 +249,17 @@ func (p *tab) joinRoom(room string) {
 	p.openRoom(room)
 }
 
+// createPrivateRoom creates an invite-only room through the sidebar form.
+func (p *tab) createPrivateRoom(room string) {
+	p.t.Helper()
+	p.run(
+		chromedp.SendKeys(chromedp.CSS("#create-room-name"), room),
+		chromedp.Click(chromedp.CSS("#create-room-private")),
+		chromedp.Click(chromedp.CSS("#create-room-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton(room))),
+	)
+}
+
 func (p *tab) openRoom(room string) {
 	p.t.Helper()
 	p.run(chromedp.Click(chromedp.CSS(roomButton(room))))
@@ -364,12 +375,7 @@ func TestBrowserPrivateRoomInvite(t *testing.T) {
 	bob.signUp("bob")
 	carol.signUp("carol")
 
-	alice.run(
-		chromedp.SendKeys(chromedp.CSS("#create-room-name"), "secret"),
-		chromedp.Click(chromedp.CSS("#create-room-private")),
-		chromedp.Click(chromedp.CSS("#create-room-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton("secret"))),
-	)
+	alice.createPrivateRoom("secret")
 	alice.openRoom("secret")
 	alice.send("for invited eyes only")
 	alice.waitText("for invited eyes only", 5*time.Second)
