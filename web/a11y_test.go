@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -58,13 +57,16 @@ func fetchAxe() (string, error) {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "pack", axePackage, "--json", "--pack-destination", dir)
+	// One retry: an unreachable registry should cost seconds, not minutes.
+	cmd := exec.CommandContext(ctx, npm, "pack", axePackage, "--json", "--fetch-retries=1", "--pack-destination", dir)
 	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("npm pack %s: %v: %s", axePackage, err, lastLine(stderr.String()))
+		var failed struct{ Error struct{ Summary string } }
+		if json.Unmarshal(out, &failed) == nil && failed.Error.Summary != "" {
+			return "", fmt.Errorf("npm pack %s: %s", axePackage, failed.Error.Summary)
+		}
+		return "", fmt.Errorf("npm pack %s: %v", axePackage, err)
 	}
 	var packed []struct{ Filename string }
 	if err := json.Unmarshal(out, &packed); err != nil || len(packed) != 1 {
@@ -90,11 +92,6 @@ func fetchAxe() (string, error) {
 			return string(b), err
 		}
 	}
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
 }
 
 // axeViolation is the part of an axe-core result a failure message needs.
