@@ -1,0 +1,45 @@
+// Notices: the one-line messages of the composer and the sidebar forms,
+// and what screen readers hear of new messages. Each is an event, not
+// state: it is written when it happens and fades or is replaced.
+
+import { $ } from './dom.js';
+import { state } from './state.js';
+import { isDM } from './format.js';
+
+export function setComposerError(text) {
+  const el = $('composer-error');
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+let sideStatusTimer = null;
+
+/** setSideStatus reports the result of a sidebar form; kind is 'ok' or 'error'. */
+export function setSideStatus(text, kind) {
+  const el = $('side-status');
+  el.textContent = text;
+  el.className = `side-status${kind ? ` ${kind}` : ''}`;
+  clearTimeout(sideStatusTimer);
+  if (kind === 'ok') sideStatusTimer = setTimeout(() => { el.textContent = ''; }, 6000);
+}
+
+/** announce reads a new message out: in the room shown, or a direct message. */
+export function announce(m) {
+  if (m.deleted) return;
+  const inCurrent = m.room === state.current;
+  if (!inCurrent && !isDM(m.room)) return;
+  const region = $('live-region');
+  const p = document.createElement('p');
+  const who = (m.from && m.from.username) || 'someone';
+  const text = m.text.length > 300 ? `${m.text.slice(0, 300)}…` : m.text;
+  p.textContent = inCurrent ? `${who}: ${text}` : `New direct message from ${who}: ${text}`;
+  region.append(p);
+  while (region.children.length > 5) region.firstChild.remove();
+}
+
+/** clearNotices empties them all, on sign-out. */
+export function clearNotices() {
+  clearTimeout(sideStatusTimer);
+  $('side-status').textContent = '';
+  setComposerError('');
+}

@@ -1,0 +1,30 @@
+// Rendering on demand: whatever changes state asks for the parts of the
+// page that show it, and they are drawn once, together, in a microtask.
+
+import { state } from './state.js';
+import { renderSidebar } from './view-sidebar.js';
+import { renderHeader, renderConn, renderTyping } from './view-header.js';
+import { renderMessagePane } from './view-messages.js';
+
+let queued = false;
+let flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+
+/** scheduleRender asks for the named parts to be drawn from state. */
+export function scheduleRender(want) {
+  for (const k of Object.keys(want)) if (want[k]) flags[k] = true;
+  if (queued) return;
+  queued = true;
+  // A microtask, not requestAnimationFrame: hidden tabs must keep their
+  // badges and title current.
+  Promise.resolve().then(() => {
+    queued = false;
+    const f = flags;
+    flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+    if (!state.me) return;
+    if (f.conn) renderConn();
+    if (f.sidebar) renderSidebar();
+    if (f.header) renderHeader();
+    if (f.typing) renderTyping();
+    if (f.messages) renderMessagePane();
+  });
+}

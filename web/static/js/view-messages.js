@@ -1,0 +1,380 @@
+// The message list and the pending list of the room shown, drawn from
+// state: messages grouped by author and day, gaps of missed messages,
+// the edit box and delete confirmation of one's own messages, and what the
+// outbox still holds. The scroll position is this view's own: it sticks to
+// the newest message unless the user has scrolled up, and keeps the first
+// visible message in place when older ones are added above.
+
+import { state, isMine, online, roomTitlePrefix } from './state.js';
+import { $, reconcile, actionButton } from './dom.js';
+import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
+
+export const NEAR_BOTTOM_PX = 80;
+/** LOAD_OLDER_PX: closer than this to the top, older messages are fetched. */
+export const LOAD_OLDER_PX = 400;
+
+// Elements are kept per message and rebuilt only when what they show
+// changes, so focus, selection and scroll position survive a render.
+let shownRoom = null;
+let msgEls = new Map(); // seq -> li
+let sepEls = new Map(); // day -> li
+let gapEls = new Map(); // "from-to" -> li
+let forceBottom = false;
+let needOlder = () => {};
+
+/** onNeedOlder sets what to call when the list is too short to scroll up. */
+export function onNeedOlder(fn) { needOlder = fn; }
+
+/** stickToBottom scrolls to the newest message at the next render. */
+export function stickToBottom() { forceBottom = true; }
+
+export function isNearBottom() {
+  const sc = $('scroller');
+  return sc.scrollHeight - sc.scrollTop - sc.clientHeight < NEAR_BOTTOM_PX;
+}
+
+/** showJumpLatest offers the way down to a message that came in below. */
+export function showJumpLatest() { $('jump-latest').hidden = false; }
+
+export function hideJumpLatest() { $('jump-latest').hidden = true; }
+
+/** messageElement is the list item of a message of the room shown. */
+export function messageElement(seq) { return msgEls.get(seq); }
+
+/** resetMessages empties the lists, on sign-out. */
+export function resetMessages() {
+  shownRoom = null;
+  msgEls = new Map();
+  sepEls = new Map();
+  gapEls = new Map();
+  $('messages').replaceChildren();
+  $('pending-list').replaceChildren();
+}
+
+export function renderMessagePane() {
+  if (shownRoom !== state.current) {
+    // Another room: nothing of the last one is kept.
+    resetMessages();
+    shownRoom = state.current;
+    forceBottom = true;
+    hideJumpLatest();
+  }
+  const sc = $('scroller');
+  const list = $('messages');
+  const stick = forceBottom || isNearBottom();
+  forceBottom = false;
+  // Keep the first visible message where it is when content changes above it.
+  let anchor = null;
+  let anchorTop = 0;
+  if (!stick) {
+    // Children are in vertical order: binary search the first one visible.
+    const top = sc.getBoundingClientRect().top;
+    const kids = list.children;
+    let lo = 0, hi = kids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (kids[mid].getBoundingClientRect().bottom > top) hi = mid; else lo = mid + 1;
+    }
+    // Anchor on a message, not a day separator: the separator of the oldest
+    // day stays first when older messages of that day are prepended.
+    while (lo < kids.length && !kids[lo].classList.contains('msg')) lo++;
+    if (lo < kids.length) { anchor = kids[lo]; anchorTop = anchor.getBoundingClientRect().top; }
+  }
+  renderMessages();
+  renderPending();
+  if (stick) {
+    sc.scrollTop = sc.scrollHeight;
+    hideJumpLatest();
+  } else if (anchor && anchor.isConnected) {
+    sc.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+  }
+  // A first page shorter than the window: fetch more so scrolling up is possible.
+  const store = state.current && state.stores.get(state.current);
+  if (store && store.loaded && !store.reachedStart && sc.scrollHeight <= sc.clientHeight + LOAD_OLDER_PX) {
+    setTimeout(needOlder, 0);
+  }
+}
+
+function setHistoryStatus(text) {
+  $('history-status').textContent = text;
+}
+
+function renderMessages() {
+  const name = state.current;
+  const list = $('messages');
+  const store = name && state.stores.get(name);
+  if (!store) {
+    reconcile(list, []);
+    $('empty-room').hidden = true;
+    setHistoryStatus(name ? 'Loading messages…' : 'Join or create a room to start.');
+    return;
+  }
+  const now = new Date();
+  const nodes = [];
+  let prev = null;
+  let prevDay = null;
+  const seps = new Map();
+  const gaps = new Map();
+  for (const it of store.items()) {
+    if (it.kind === 'gap') {
+      const key = `${it.gap.from}-${it.gap.to}`;
+      const el = gapItem(it.gap, store);
+      gaps.set(key, el);
+      nodes.push(el);
+      prev = null;
+      continue;
+    }
+    const m = it.message;
+    const d = new Date(m.sent_at);
+    const dk = Number.isFinite(d.getTime()) ? dayKey(d) : 'unknown';
+    if (dk !== prevDay) {
+      // A list item of its own (a list holds only list items), read out
+      // as the day's name.
+      const el = sepEls.get(dk) || document.createElement('li');
+      el.className = 'day-sep';
+      el.dataset.day = dk;
+      el.textContent = dk === 'unknown' ? '' : dayLabel(d, now);
+      seps.set(dk, el);
+      nodes.push(el);
+      prevDay = dk;
+      prev = null;
+    }
+    nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted));
+    prev = m;
+  }
+  sepEls = seps;
+  gapEls = gaps;
+  // Drop elements of messages that no longer exist (never happens today, but cheap).
+  for (const seq of msgEls.keys()) if (!store.get(seq)) msgEls.delete(seq);
+  reconcile(list, nodes);
+
+  const pendingCount = state.outbox ? state.outbox.list(name).length : 0;
+  $('empty-room').hidden = !(store.loaded && store.size === 0 && pendingCount === 0 && !store.gaps.length);
+  if (store.loading && !store.size) setHistoryStatus('Loading messages…');
+  else if (state.loadingOlder) setHistoryStatus('Loading older messages…');
+  else if (store.loaded && store.reachedStart && store.size) setHistoryStatus(`This is the start of ${roomTitlePrefix(name)}.`);
+  else if (!store.loaded && !online()) setHistoryStatus('Messages will load when the connection returns.');
+  else if (store.loaded) setHistoryStatus('');
+  else setHistoryStatus(state.historyNote);
+}
+
+function gapItem(gap, store) {
+  const key = `${gap.from}-${gap.to}`;
+  let li = gapEls.get(key);
+  if (!li) {
+    li = document.createElement('li');
+    li.className = 'gap-sep';
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'gap-btn';
+    btn.dataset.from = String(gap.from);
+    btn.dataset.to = String(gap.to);
+    li.append(btn);
+  }
+  const btn = li.firstChild;
+  const n = gap.to - gap.from + 1;
+  const busy = store.syncing || store.fillingGap;
+  btn.disabled = !!busy;
+  btn.textContent = busy ? 'Loading missed messages…' : `${n} earlier message${n === 1 ? '' : 's'} not loaded · Load`;
+  return li;
+}
+
+function messageItem(m, cont) {
+  const own = isMine(m);
+  const editing = state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
+  const confirming = !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
+  const sig = [m.text, m.deleted, m.edited_at, cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
+  let li = msgEls.get(m.seq);
+  if (li && li._sig === sig) return li;
+  const focusedAction = li && li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+  if (!li) {
+    li = document.createElement('li');
+    msgEls.set(m.seq, li);
+  }
+  li._sig = sig;
+  li.className = `msg${own ? ' own' : ''}${cont ? ' cont' : ''}${m.deleted ? ' deleted' : ''}`;
+  li.dataset.seq = String(m.seq);
+  li.dataset.id = m.id || '';
+  li.dataset.author = (m.from && m.from.username) || '';
+  if (m.client_msg_id) li.dataset.clientMsgId = m.client_msg_id;
+
+  const author = (m.from && m.from.username) || 'unknown';
+  const sent = new Date(m.sent_at);
+  const validTime = Number.isFinite(sent.getTime());
+
+  const contTime = document.createElement('span');
+  contTime.className = 'cont-time';
+  contTime.setAttribute('aria-hidden', 'true');
+  contTime.textContent = validTime ? timeLabel(sent) : '';
+
+  const main = document.createElement('div');
+  main.className = 'msg-main';
+  const head = messageHead(author, own);
+  const time = document.createElement('time');
+  time.className = 'time';
+  if (validTime) {
+    time.dateTime = sent.toISOString();
+    time.textContent = timeLabel(sent);
+    time.title = fullTimeLabel(sent);
+  }
+  head.append(time);
+
+  const body = document.createElement('div');
+  body.className = 'msg-body';
+  if (editing) {
+    body.append(editBox(editing));
+  } else {
+    body.append(textSpan(m.deleted ? 'This message was deleted.' : m.text));
+    if (m.edited_at && !m.deleted) {
+      const ed = document.createElement('span');
+      ed.className = 'edited';
+      ed.textContent = '(edited)';
+      const et = new Date(m.edited_at);
+      if (Number.isFinite(et.getTime())) ed.title = `Edited ${fullTimeLabel(et)}`;
+      body.append(ed);
+    }
+  }
+  main.append(head, body);
+  const parts = [contTime, avatar(author), main];
+
+  if (own && !m.deleted && !editing) {
+    const actions = document.createElement('div');
+    actions.className = 'msg-actions';
+    if (confirming) {
+      const q = document.createElement('span');
+      q.className = 'visually-hidden';
+      q.textContent = 'Delete this message?';
+      actions.append(q,
+        actionButton('msg-delete-confirm', 'delete-confirm', 'Delete', 'Confirm: delete this message'),
+        actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
+    } else {
+      actions.append(
+        actionButton('msg-edit', 'edit', 'Edit', 'Edit message'),
+        actionButton('msg-delete', 'delete', 'Delete', 'Delete message'));
+    }
+    parts.push(actions);
+  }
+  li.replaceChildren(...parts);
+  if (focusedAction) {
+    const again = li.querySelector(`[data-action="${focusedAction}"]`) || li.querySelector('.msg-actions button');
+    if (again) queueMicrotask(() => again.focus());
+  }
+  if (editing) {
+    const ta = li.querySelector('.edit-input');
+    queueMicrotask(() => {
+      if (document.activeElement !== ta) {
+        ta.focus();
+        ta.setSelectionRange(ta.value.length, ta.value.length);
+      }
+    });
+  }
+  return li;
+}
+
+function avatar(username) {
+  const el = document.createElement('div');
+  el.className = `avatar c${colorIndex(username)}`;
+  el.setAttribute('aria-hidden', 'true');
+  el.textContent = initials(username);
+  return el;
+}
+
+// messageHead is the line above a message's text: who wrote it, and a
+// "you" tag on one's own.
+function messageHead(author, own) {
+  const head = document.createElement('div');
+  head.className = 'msg-head';
+  const a = document.createElement('span');
+  a.className = 'author';
+  a.textContent = author;
+  head.append(a);
+  if (own) {
+    const you = document.createElement('span');
+    you.className = 'you-tag';
+    you.textContent = 'you';
+    head.append(you);
+  }
+  return head;
+}
+
+function textSpan(text) {
+  const el = document.createElement('span');
+  el.className = 'text';
+  el.textContent = text;
+  return el;
+}
+
+function editBox(editing) {
+  const box = document.createElement('div');
+  box.className = 'edit-box';
+  const ta = document.createElement('textarea');
+  ta.className = 'edit-input';
+  ta.setAttribute('aria-label', 'Edit message');
+  ta.value = editing.draft;
+  ta.rows = Math.min(10, Math.max(2, editing.draft.split('\n').length));
+  const row = document.createElement('div');
+  row.className = 'edit-row';
+  const save = actionButton('msg-edit-save btn small primary', 'edit-save', 'Save', 'Save changes');
+  const cancel = actionButton('msg-edit-cancel btn small ghost', 'edit-cancel', 'Cancel', 'Cancel editing');
+  save.disabled = !!editing.saving;
+  const hint = document.createElement('span');
+  hint.textContent = 'Enter to save · Esc to cancel';
+  row.append(save, cancel, hint);
+  box.append(ta, row);
+  if (editing.error) {
+    const err = document.createElement('p');
+    err.className = 'edit-error';
+    err.setAttribute('role', 'alert');
+    err.textContent = editing.error;
+    box.append(err);
+  }
+  return box;
+}
+
+// renderPending shows what the outbox holds for the room: sending, waiting
+// for the connection, or failed with a way to retry or discard. An entry
+// the room's messages already hold is not shown twice.
+function renderPending() {
+  const name = state.current;
+  const list = $('pending-list');
+  if (!name || !state.outbox) { list.replaceChildren(); return; }
+  const store = state.stores.get(name);
+  const up = online();
+  const items = [];
+  let prevPending = false;
+  for (const e of state.outbox.list(name)) {
+    if (store && store.findByClientMsgId(e.clientMsgId)) continue;
+    const li = document.createElement('li');
+    li.className = `msg own pending${e.state === 'failed' ? ' failed' : ''}${prevPending ? ' cont' : ''}`;
+    prevPending = true;
+    li.dataset.clientMsgId = e.clientMsgId;
+    const st = document.createElement('span');
+    st.className = 'pending-state';
+    if (e.state === 'failed') {
+      const why = document.createElement('span');
+      why.textContent = `Not sent: ${e.error || 'error'}`;
+      st.append(why,
+        actionButton('pending-retry link-btn', 'retry', 'Retry', 'Retry sending this message'),
+        actionButton('pending-discard link-btn', 'discard', 'Discard', 'Discard this message'));
+    } else {
+      if (up) {
+        const sp = document.createElement('span');
+        sp.className = 'spinner';
+        sp.setAttribute('aria-hidden', 'true');
+        st.append(sp);
+      }
+      const t = document.createElement('span');
+      t.textContent = up ? 'Sending…' : 'Waiting for connection';
+      st.append(t);
+    }
+    const main = document.createElement('div');
+    main.className = 'msg-main';
+    const body = document.createElement('div');
+    body.className = 'msg-body';
+    body.append(textSpan(e.text), st);
+    main.append(messageHead(state.me.username, false), body);
+    li.append(avatar(state.me.username), main);
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+}

@@ -1,0 +1,103 @@
+// The sidebar, drawn from state: rooms and direct messages with their
+// unread badges, the invite form of a private room, the public rooms the
+// join form suggests, and the document title's unread count.
+
+import { state, totalUnread } from './state.js';
+import { $, reconcile, lockIcon } from './dom.js';
+import { isDM, dmPeer, titleFor } from './format.js';
+
+// Each room's element is kept and updated, so focus survives a render.
+let roomEls = new Map(); // name -> li
+let shownPublic = null; // the list the datalist holds
+
+export function renderSidebar() {
+  for (const name of roomEls.keys()) if (!state.rooms.has(name)) roomEls.delete(name);
+  const rooms = [...state.rooms.values()];
+  const me = state.me.username;
+  const plain = rooms.filter((r) => !isDM(r.name)).sort((a, b) => a.name.localeCompare(b.name));
+  const dms = rooms.filter((r) => isDM(r.name))
+    .sort((a, b) => dmPeer(a.name, me).localeCompare(dmPeer(b.name, me), undefined, { sensitivity: 'base' }));
+  reconcile($('room-list'), plain.map(roomItem));
+  reconcile($('dm-list'), dms.map(roomItem));
+  $('dm-empty').hidden = dms.length > 0;
+  document.title = titleFor(totalUnread());
+  const otherUnread = rooms.some((r) => r.name !== state.current && r.unread > 0);
+  $('menu-badge').hidden = !otherUnread;
+  renderInvite();
+  renderPublicRooms();
+}
+
+function roomItem(r) {
+  let li = roomEls.get(r.name);
+  if (!li) {
+    li = document.createElement('li');
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'room-btn';
+    btn.dataset.room = r.name;
+    const icon = document.createElement('span');
+    icon.className = 'room-icon';
+    icon.setAttribute('aria-hidden', 'true');
+    const label = document.createElement('span');
+    label.className = 'room-label';
+    const badge = document.createElement('span');
+    badge.className = 'badge';
+    const count = document.createElement('span');
+    const sr = document.createElement('span');
+    sr.className = 'visually-hidden';
+    sr.textContent = ' unread';
+    badge.append(count, sr);
+    btn.append(icon, label, badge);
+    li.append(btn);
+    roomEls.set(r.name, li);
+  }
+  const btn = li.firstChild;
+  const [icon, label, badge] = btn.children;
+  const me = state.me.username;
+  if (isDM(r.name)) {
+    const peer = dmPeer(r.name, me);
+    btn.dataset.user = peer;
+    const on = !!state.peerOnline.get(peer.toLowerCase());
+    icon.textContent = '';
+    icon.className = `dm-dot${on ? ' on' : ''}`;
+    icon.title = on ? 'online' : 'offline';
+    label.textContent = peer;
+  } else {
+    icon.className = 'room-icon';
+    icon.title = r.private ? 'private' : '';
+    if (r.private) icon.replaceChildren(lockIcon());
+    else icon.textContent = '#';
+    label.textContent = r.name;
+  }
+  btn.dataset.unread = String(r.unread);
+  badge.hidden = r.unread === 0;
+  badge.firstChild.textContent = r.unread > 99 ? '99+' : String(r.unread);
+  btn.classList.toggle('has-unread', r.unread > 0);
+  if (r.name === state.current) btn.setAttribute('aria-current', 'page');
+  else btn.removeAttribute('aria-current');
+  return li;
+}
+
+export function renderInvite() {
+  const r = state.current && state.rooms.get(state.current);
+  const show = !!(r && r.private && !isDM(r.name));
+  $('invite-form').hidden = !show;
+  if (show) $('invite-room-name').textContent = `#${r.name}`;
+}
+
+function renderPublicRooms() {
+  if (shownPublic === state.publicRooms) return;
+  shownPublic = state.publicRooms;
+  $('public-rooms').replaceChildren(...state.publicRooms.map((name) => {
+    const o = document.createElement('option');
+    o.value = name;
+    return o;
+  }));
+}
+
+/** resetSidebar empties the sidebar, on sign-out. */
+export function resetSidebar() {
+  roomEls = new Map();
+  shownPublic = null;
+  for (const id of ['room-list', 'dm-list', 'public-rooms']) $(id).replaceChildren();
+}
