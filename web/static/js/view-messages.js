@@ -8,6 +8,7 @@
 import { state, isMine, online, roomTitlePrefix } from './state.js';
 import { $, reconcile, actionButton } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
+import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
 
 export const NEAR_BOTTOM_PX = 80;
 /** LOAD_OLDER_PX: closer than this to the top, older messages are fetched. */
@@ -224,7 +225,7 @@ function messageItem(m, cont) {
   if (editing) {
     body.append(editBox(editing));
   } else {
-    body.append(textSpan(m.deleted ? 'This message was deleted.' : m.text));
+    body.append(m.deleted ? textSpan('This message was deleted.') : richText(m.text));
     if (m.edited_at && !m.deleted) {
       const ed = document.createElement('span');
       ed.className = 'edited';
@@ -295,6 +296,23 @@ function messageHead(author, own) {
     head.append(you);
   }
   return head;
+}
+
+/**
+ * richText shows a message's text with its Markdown (markdown.js: DOM
+ * nodes only, never HTML). A text of one paragraph stays inline, as plain
+ * text was; emoji alone show larger; a mention of the reader (or @room) is
+ * highlighted.
+ */
+function richText(text) {
+  const tree = parse(text);
+  const me = state.me ? state.me.username.toLowerCase() : '';
+  const isMe = name => name.toLowerCase() === me || name === 'room';
+  const inline = tree.length === 1 && tree[0].type === 'p';
+  const el = document.createElement(inline ? 'span' : 'div');
+  el.className = 'text rich' + (emojiOnly(text) ? ' emoji-only' : '');
+  el.append(renderMarkdown(inline ? tree[0].children : tree, document, isMe));
+  return el;
 }
 
 function textSpan(text) {
