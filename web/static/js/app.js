@@ -79,7 +79,7 @@ import { setComposerError, clearNotices } from './notices.js';
 import { openDrawer, closeDrawer, drawerOpen } from './drawer.js';
 import { renderMe, resetHeader } from './view-header.js';
 import { resetSidebar } from './view-sidebar.js';
-import { resetMessages, onNeedOlder, isNearBottom, hideJumpLatest, LOAD_OLDER_PX } from './view-messages.js';
+import { resetMessages, onNeedOlder, isNearBottom, hideJumpLatest, showJumpLatest, LOAD_OLDER_PX } from './view-messages.js';
 
 // ---------------------------------------------------------------- boot
 
@@ -303,6 +303,8 @@ function wireMessages() {
     if (isNearBottom()) {
       hideJumpLatest();
       if (state.current) scheduleMarkRead(state.current);
+    } else if ($('jump-latest').hidden) {
+      showJumpLatest(false);
     }
   }, { passive: true });
   $('jump-latest').addEventListener('click', () => {

@@ -29,11 +29,47 @@ function updateCounter() {
   $('send').disabled = c.over;
 }
 
+// Drafts outlive a reload: they are kept in localStorage, per user, as
+// one object of room -> text, written whenever one changes.
+let draftsOf = null; // the user whose stored drafts state.drafts holds
+
+function draftsKey() { return `chatd.drafts.${state.me.id}`; }
+
+function loadDrafts() {
+  if (!state.me || draftsOf === state.me.id) return;
+  draftsOf = state.me.id;
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(draftsKey()) || '{}');
+    for (const [room, text] of Object.entries(stored)) {
+      if (typeof text === 'string' && text !== '' && !state.drafts.has(room)) state.drafts.set(room, text);
+    }
+  } catch {
+    // Unreadable or unavailable storage: drafts last for this page only.
+  }
+}
+
+/** storeDrafts writes the drafts of the signed-in user to localStorage. */
+export function storeDrafts() {
+  if (!state.me) return;
+  try {
+    const obj = {};
+    for (const [room, text] of state.drafts) if (text) obj[room] = text;
+    if (Object.keys(obj).length) window.localStorage.setItem(draftsKey(), JSON.stringify(obj));
+    else window.localStorage.removeItem(draftsKey());
+  } catch {
+    // As above.
+  }
+}
+
 /** saveDraft keeps what the composer holds for room. */
-export function saveDraft(room) { state.drafts.set(room, $('composer').value); }
+export function saveDraft(room) {
+  state.drafts.set(room, $('composer').value);
+  storeDrafts();
+}
 
 /** restoreDraft puts room's draft (or nothing) into the composer. */
 export function restoreDraft(room) {
+  loadDrafts();
   $('composer').value = (room && state.drafts.get(room)) || '';
   autosize();
   updateCounter();
@@ -58,6 +94,7 @@ export function submitComposer() {
   setComposerError('');
   ta.value = '';
   state.drafts.delete(state.current);
+  storeDrafts();
   state.lastTypingSent = 0;
   autosize();
   updateCounter();
@@ -68,7 +105,10 @@ export function onComposerInput() {
   autosize();
   updateCounter();
   const text = $('composer').value;
-  if (state.current) state.drafts.set(state.current, text);
+  if (state.current) {
+    state.drafts.set(state.current, text);
+    storeDrafts();
+  }
   if (!isBlank(text) && connected() && state.current) {
     const now = Date.now();
     if (now - state.lastTypingSent >= TYPING_SEND_EVERY_MS) {

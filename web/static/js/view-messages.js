@@ -21,6 +21,12 @@ let msgEls = new Map(); // seq -> li
 let sepEls = new Map(); // day -> li
 let gapEls = new Map(); // "from-to" -> li
 let forceBottom = false;
+// The room's first unread message when it was opened, and whether the
+// list still has to be scrolled to it: a room opens at its "new messages"
+// line, not at the bottom.
+let unreadFrom = null;
+let toUnread = false;
+let newLine = null;
 let needOlder = () => {};
 
 /** onNeedOlder sets what to call when the list is too short to scroll up. */
@@ -34,10 +40,22 @@ export function isNearBottom() {
   return sc.scrollHeight - sc.scrollTop - sc.clientHeight < NEAR_BOTTOM_PX;
 }
 
-/** showJumpLatest offers the way down to a message that came in below. */
-export function showJumpLatest() { $('jump-latest').hidden = false; }
+/**
+ * showJumpLatest offers the way down: to messages that came in below
+ * (arrived), or to the latest one whenever the list is scrolled up.
+ */
+export function showJumpLatest(arrived = true) {
+  const btn = $('jump-latest');
+  if (arrived) btn.dataset.arrived = '1';
+  btn.textContent = btn.dataset.arrived ? 'New messages ↓' : 'Jump to latest ↓';
+  btn.hidden = false;
+}
 
-export function hideJumpLatest() { $('jump-latest').hidden = true; }
+export function hideJumpLatest() {
+  const btn = $('jump-latest');
+  btn.hidden = true;
+  delete btn.dataset.arrived;
+}
 
 /** messageElement is the list item of a message of the room shown. */
 export function messageElement(seq) { return msgEls.get(seq); }
@@ -45,6 +63,7 @@ export function messageElement(seq) { return msgEls.get(seq); }
 /** resetMessages empties the lists, on sign-out. */
 export function resetMessages() {
   shownRoom = null;
+  newLine = null;
   msgEls = new Map();
   sepEls = new Map();
   gapEls = new Map();
@@ -59,10 +78,13 @@ export function renderMessagePane() {
     shownRoom = state.current;
     forceBottom = true;
     hideJumpLatest();
+    const room = state.current && state.rooms.get(state.current);
+    unreadFrom = room && room.unread > 0 ? room.readSeq + 1 : null;
+    toUnread = unreadFrom !== null;
   }
   const sc = $('scroller');
   const list = $('messages');
-  const stick = forceBottom || isNearBottom();
+  const stick = !toUnread && (forceBottom || isNearBottom());
   forceBottom = false;
   // Keep the first visible message where it is when content changes above it.
   let anchor = null;
@@ -83,7 +105,17 @@ export function renderMessagePane() {
   }
   renderMessages();
   renderPending();
-  if (stick) {
+  const store0 = state.current && state.stores.get(state.current);
+  if (toUnread && newLine && newLine.isConnected) {
+    // Open at the first unread message, with a little of what came before.
+    toUnread = false;
+    sc.scrollTop = Math.max(0, newLine.offsetTop - list.offsetTop - sc.clientHeight / 4);
+    if (!isNearBottom()) showJumpLatest(false);
+  } else if (toUnread && store0 && store0.loaded) {
+    toUnread = false; // the first unread is not loaded (or is one's own): the bottom, as before
+    sc.scrollTop = sc.scrollHeight;
+    hideJumpLatest();
+  } else if (stick) {
     sc.scrollTop = sc.scrollHeight;
     hideJumpLatest();
   } else if (anchor && anchor.isConnected) {
@@ -116,6 +148,7 @@ function renderMessages() {
   let prevDay = null;
   const seps = new Map();
   const gaps = new Map();
+  let line = null;
   for (const it of store.items()) {
     if (it.kind === 'gap') {
       const key = `${it.gap.from}-${it.gap.to}`;
@@ -140,9 +173,17 @@ function renderMessages() {
       prevDay = dk;
       prev = null;
     }
+    if (unreadFrom !== null && !line && m.seq >= unreadFrom && !isMine(m)) {
+      line = newLine || document.createElement('li');
+      line.className = 'new-line';
+      line.textContent = 'New messages';
+      nodes.push(line);
+      prev = null;
+    }
     nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted));
     prev = m;
   }
+  newLine = line;
   sepEls = seps;
   gapEls = gaps;
   // Drop elements of messages that no longer exist (never happens today, but cheap).
