@@ -47,7 +47,8 @@ type writer struct {
 }
 
 // insertMessage is all of an Append that succeeds, in one statement:
-// membership (the join finds no row for a non-member or a missing room),
+// membership (the join finds no row for a non-member or a missing room,
+// and the WHERE none for an archived room),
 // idempotency (ON CONFLICT DO NOTHING on the client id's unique index),
 // seq = last_seq + 1 (the trigger of migration 0002 moves last_seq) and the
 // sender's stored username. It returns no row if the message was not
@@ -59,7 +60,7 @@ type writer struct {
 const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
 	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
-	WHERE r.name = ?1
+	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
 	RETURNING seq, (SELECT username FROM users WHERE id = ?2)`
 
@@ -264,10 +265,11 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 }
 
 // appendSlow finds out why insertMessage stored nothing: the sender may
-// not write to the room, or the client id was used before, in which case
-// the first message is the answer.
+// not write to the room, the client id was used before, in which case
+// the first message is the answer, or the room is archived.
 func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
-	if _, err := memberAccess(ctx, s.w.conn, nm.From.ID, nm.Room); err != nil {
+	a, err := memberAccess(ctx, s.w.conn, nm.From.ID, nm.Room)
+	if err != nil {
 		return chat.Message{}, false, err
 	}
 	if nm.ClientMsgID != "" {
@@ -277,6 +279,9 @@ func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Messag
 		if !errors.Is(err, sql.ErrNoRows) {
 			return m, false, err
 		}
+	}
+	if a.archived {
+		return chat.Message{}, false, chat.ErrArchived
 	}
 	return chat.Message{}, false, fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", nm.Room)
 }

@@ -200,8 +200,12 @@ func (s *Store) EditMessage(ctx context.Context, userID, room string, seq int64,
 	}
 	var msg chat.Message
 	err := s.update(ctx, "edit message", func(tx *sql.Tx) error {
-		if _, err := memberAccess(ctx, tx, userID, room); err != nil {
+		a, err := memberAccess(ctx, tx, userID, room)
+		if err != nil {
 			return err
+		}
+		if a.archived {
+			return chat.ErrArchived
 		}
 		m, err := loadMessage(ctx, tx, room, seq)
 		switch {

@@ -25,6 +25,7 @@ type access struct {
 	lastSeq  int64
 	member   bool
 	lastRead int64 // the member's read marker
+	archived bool
 }
 
 // loadAccess reads room name as userID relates to it; found is false if
@@ -32,9 +33,9 @@ type access struct {
 func loadAccess(ctx context.Context, q querier, userID, name string) (a access, found bool, err error) {
 	var lastRead sql.NullInt64
 	err = q.QueryRowContext(ctx,
-		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
+		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq, r.archived
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
-		 WHERE r.name = ?`, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead)
+		 WHERE r.name = ?`, userID, name).Scan(&a.private, &a.owner, &a.lastSeq, &lastRead, &a.archived)
 	if errors.Is(err, sql.ErrNoRows) {
 		return access{}, false, nil
 	}
@@ -69,13 +70,13 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND g.deleted = 0
-	) END`
+	) END, r.archived`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRoom(sc scanner) (chat.Room, error) {
 	var r chat.Room
-	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread)
+	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread, &r.Archived)
 	return r, err
 }
 
@@ -316,7 +317,7 @@ func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]ch
 	var rooms []chat.Room
 	err := s.view(ctx, "public rooms", func(q querier) error {
 		rows, err := q.QueryContext(ctx,
-			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0
+			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0, r.archived
 			 FROM rooms r
 			 WHERE r.private = 0
 			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = ?)
