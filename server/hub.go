@@ -49,6 +49,7 @@ type hub struct {
 
 	presenceSub chat.Subscription
 	heartbeat   sync.WaitGroup // the heartbeat goroutine
+	revocations sync.WaitGroup // the goroutine that polls for revoked sessions
 	presenceMu  sync.Mutex     // serialises syncPresence
 }
 
@@ -91,6 +92,8 @@ func newHub(s *Server) (*hub, error) {
 	h.publish(presenceTopic, busEvent{Kind: evSync, Node: h.node})
 	h.heartbeat.Add(1)
 	go h.runHeartbeat()
+	h.revocations.Add(1)
+	go h.watchRevocations()
 	return h, nil
 }
 
@@ -808,6 +811,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 	}
 	h.presenceSub.Unsubscribe()
 	h.heartbeat.Wait()
+	h.revocations.Wait()
 	for _, f := range h.flushers {
 		f.stop()
 	}
