@@ -228,8 +228,8 @@ var (
 	buildErr  error
 )
 
-// binary builds chatd once for the tests that run the process.
-func binary(t *testing.T) string {
+// chatdBinary builds chatd once for the tests that run the process.
+func chatdBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -254,7 +254,7 @@ func binary(t *testing.T) string {
 
 // The process's exit status: 0, 1 for a failure, 2 for bad use.
 func TestAdminBinaryExitStatus(t *testing.T) {
-	bin := binary(t)
+	bin := chatdBinary(t)
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		args []string
