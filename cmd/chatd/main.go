@@ -253,9 +253,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.redirectAddr != "" {
 		rd, err := listenRedirect(c.redirectAddr, ln.Addr().String(), logger)
 		if err != nil {
+			httpSrv.Close()
 			return err
 		}
-		defer rd.shutdown(context.Background())
+		defer rd.close()
 	}
 	if c.pprofAddr != "" {
 		stop, err := servePprof(c.pprofAddr, logger)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -145,12 +144,10 @@ func listenRedirect(addr, tlsAddr string, log *slog.Logger) (*redirector, error)
 	return rd, nil
 }
 
-func (rd *redirector) shutdown(ctx context.Context) error {
-	if err := rd.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
+// close stops the redirector at once: a redirect is answered as soon as
+// its request is read, so there is nothing to drain (and a client that
+// sends its request slowly must not hold up a shutdown).
+func (rd *redirector) close() { rd.srv.Close() }
 
 // checkTLSFlags checks the TLS flags of c together, and the environment
 // they meet (godebug: $GODEBUG).
