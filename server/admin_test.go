@@ -53,7 +53,9 @@ func TestRevokedSessionsCloseOnEveryNode(t *testing.T) {
 			t.Errorf("alice's socket on node %d closed with %d %q, want 1000 \"session revoked\"", i, code, text)
 		}
 	}
-	if d := time.Since(revoked); d > time.Second {
+	d := time.Since(revoked)
+	t.Logf("sockets on both nodes closed %v after the revocation", d)
+	if d > time.Second {
 		t.Errorf("sockets closed %v after the revocation, want within a second", d)
 	}
 	if status, _ := a.Do(t, "GET", "/api/me", alice.Token, nil); status != http.StatusUnauthorized {

@@ -216,9 +216,39 @@ func TestAdminPostgres(t *testing.T) {
 	if out := mustCmd(t, "", "room", "list", "--json", pg); !strings.Contains(out, `"archived":true`) {
 		t.Errorf("room list:\n%s\nwant general archived", out)
 	}
-	mustCmd(t, "", "sessions", "revoke", "alice", pg)
 	if code, _, stderr := chatdCmd(t, "", "sessions", "revoke", "nobody", pg); code != 1 || stderr != "chatd: user not found\n" {
 		t.Errorf("sessions revoke nobody: exit %d, %q; want 1 and \"user not found\"", code, stderr)
+	}
+}
+
+// Two nodes on one PostgreSQL, each with a NATS of its own (so no bus
+// joins them, or the admin command): a revocation closes the user's
+// sockets on both within a second.
+func TestAdminRevokeReachesEveryPostgresNode(t *testing.T) {
+	url := pgtest.URL(t)
+	vars := map[string]string{"CHATD_POSTGRES_URL": url}
+	var nodes []*instance
+	for range 2 {
+		in := start(t, []string{"--addr", "127.0.0.1:0"}, vars)
+		waitReady(t, "http://"+in.addr)
+		nodes = append(nodes, in)
+	}
+	token := register(t, "http://"+nodes[0].addr, "alice")
+	var conns []*chatdtest.Client
+	for _, in := range nodes {
+		conns = append(conns, dial(t, in, token))
+	}
+	began := time.Now()
+	mustCmd(t, "", "sessions", "revoke", "alice", "--postgres-url", url)
+	for i, c := range conns {
+		if code, text := c.WaitClosed(3 * time.Second); code != websocket.CloseNormalClosure || text != "session revoked" {
+			t.Errorf("node %d: socket closed with %d %q, want 1000 \"session revoked\"", i, code, text)
+		}
+	}
+	d := time.Since(began)
+	t.Logf("both sockets closed %v after the command began", d)
+	if d > time.Second+500*time.Millisecond { // the command's connect and migrate check included
+		t.Errorf("sockets closed %v after the command began, want about a second at most", d)
 	}
 }
 
