@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +149,57 @@ var userAdminTests = []test{
 		_, _, err = f.s.RevokeSessions(f.ctx, "nobody")
 		checkErr(t, "RevokeSessions(nobody)", err, chat.ErrNotFound)
 	}},
+	{"RevocationsPolledWhileWritten", revocationsPolledWhileWritten},
+}
+
+// revocationsPolledWhileWritten: a reader that polls with the last ID it
+// saw, while several writers record revocations, sees every one. (IDs that
+// became visible out of order would be skipped.)
+func revocationsPolledWhileWritten(t *testing.T, f *fixture) {
+	const writers, each = 4, 25
+	users := make([]chat.User, writers)
+	for i := range users {
+		users[i] = f.user(fmt.Sprintf("user%d", i))
+	}
+	_, after := f.revokedUsers(0)
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Go(func() {
+			for range each {
+				if _, _, err := f.s.RevokeSessions(f.ctx, u.Username); err != nil {
+					t.Errorf("RevokeSessions: %v", err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	seen := 0
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true // one more poll after the last commit
+		default:
+		}
+		revs, err := f.s.RevocationsAfter(f.ctx, after, 1000)
+		if err != nil {
+			t.Fatalf("RevocationsAfter: %v", err)
+		}
+		for _, r := range revs {
+			if r.ID <= after {
+				t.Fatalf("RevocationsAfter(%d) returned ID %d", after, r.ID)
+			}
+			after = r.ID
+			seen++
+		}
+	}
+	if seen != writers*each {
+		t.Errorf("the poller saw %d revocations, want %d", seen, writers*each)
+	}
 }
 
 var roomAdminTests = []test{
