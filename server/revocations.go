@@ -99,15 +99,20 @@ func (h *hub) checkSessions(ctx context.Context, userID string) error {
 		return nil
 	}
 	now := time.Now()
+	closed := 0
 	for _, c := range h.userConns(lu) {
 		_, err := h.s.store.SessionUser(ctx, c.tokenHash, now)
 		switch {
 		case err == nil:
 		case errors.Is(err, chat.ErrUnauthorized):
 			c.closeWith(websocket.CloseNormalClosure, "session revoked", false)
+			closed++
 		default:
 			return err
 		}
+	}
+	if closed > 0 {
+		h.s.log.Info("closed the sockets of revoked sessions", "user", userID, "sockets", closed)
 	}
 	return nil
 }

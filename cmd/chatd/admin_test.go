@@ -373,6 +373,10 @@ func TestBackupWhileServingAndRestore(t *testing.T) {
 	out := mustCmd(t, "", "backup", file, "--data-dir", dir)
 	took := time.Since(began)
 	during := count() - len(before)
+	// A write of the admin command waits its turn with the sender's.
+	began = time.Now()
+	mustCmd(t, "", "user", "add", "carol", "--data-dir", dir)
+	t.Logf("user add took %v while the sender was sending", time.Since(began))
 	time.Sleep(100 * time.Millisecond) // the sender goes on after the backup
 	close(stop)
 	<-sent
