@@ -48,11 +48,22 @@ func (h *hub) watchRevocations() {
 		<-h.done
 		cancel()
 	}()
-	var after int64
+	var (
+		after   int64
+		failing bool // logged once per outage, not twice a second
+	)
 	for {
 		for {
-			next, more := h.pollRevocations(ctx, after)
+			next, more, err := h.pollRevocations(ctx, after)
 			after = next
+			switch {
+			case err != nil && !failing && ctx.Err() == nil:
+				h.s.log.Warn("revoked sessions cannot be checked until the store answers", "err", err)
+				failing = true
+			case err == nil && failing:
+				h.s.log.Info("revoked sessions are checked again")
+				failing = false
+			}
 			if !more {
 				break
 			}
@@ -69,24 +80,20 @@ func (h *hub) watchRevocations() {
 // returns the new cursor, and whether there may be more. A revocation
 // whose sessions could not be checked (the store failed) stops the batch,
 // to be tried again at the next poll.
-func (h *hub) pollRevocations(ctx context.Context, after int64) (int64, bool) {
+func (h *hub) pollRevocations(ctx context.Context, after int64) (next int64, more bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	revs, err := h.s.store.RevocationsAfter(ctx, after, revocationBatch)
 	if err != nil {
-		if !errors.Is(ctx.Err(), context.Canceled) { // not a shutdown
-			h.s.log.Warn("poll revocations", "err", err)
-		}
-		return after, false
+		return after, false, err
 	}
 	for _, r := range revs {
 		if err := h.checkSessions(ctx, r.UserID); err != nil {
-			h.s.log.Warn("check sessions after a revocation", "user", r.UserID, "err", err)
-			return after, false
+			return after, false, err
 		}
 		after = r.ID
 	}
-	return after, len(revs) == revocationBatch
+	return after, len(revs) == revocationBatch, nil
 }
 
 // checkSessions closes the local connections of userID whose session the
