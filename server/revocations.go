@@ -107,15 +107,20 @@ func (h *hub) checkSessions(ctx context.Context, userID string) error {
 	}
 	now := time.Now()
 	closed := 0
+	valid := map[string]bool{} // by token hash: a browser's tabs share one session
 	for _, c := range h.userConns(lu) {
-		_, err := h.s.store.SessionUser(ctx, c.tokenHash, now)
-		switch {
-		case err == nil:
-		case errors.Is(err, chat.ErrUnauthorized):
+		ok, checked := valid[string(c.tokenHash)]
+		if !checked {
+			_, err := h.s.store.SessionUser(ctx, c.tokenHash, now)
+			if err != nil && !errors.Is(err, chat.ErrUnauthorized) {
+				return err
+			}
+			ok = err == nil
+			valid[string(c.tokenHash)] = ok
+		}
+		if !ok {
 			c.closeWith(websocket.CloseNormalClosure, "session revoked", false)
 			closed++
-		default:
-			return err
 		}
 	}
 	if closed > 0 {
