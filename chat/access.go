@@ -36,6 +36,7 @@ type Access struct {
 	LastSeq  int64  // the room's last seq: where a new member's read marker starts
 	Member   bool   // the user is a member
 	LastRead int64  // the member's read marker
+	Archived bool   // an operator made the room read-only
 }
 
 // MayView returns ErrRoomNotFound unless the user may know that the room
@@ -60,12 +61,21 @@ func (a Access) MayRead() error {
 	return nil
 }
 
-// MayPost returns nil if the user may post to the room. Every member may
-// (no room is read-only), so it answers as MayRead.
+// MayPost returns nil if the user may post to the room, or edit there:
+// every member may, unless the room is archived (ErrArchived, asked after
+// membership, so that an outsider learns nothing more).
 //
 // The stores' one-statement Appends join the sender's membership in SQL,
 // for speed; they ask MayPost why only when that statement stored nothing.
-func (a Access) MayPost() error { return a.MayRead() }
+func (a Access) MayPost() error {
+	if err := a.MayRead(); err != nil {
+		return err
+	}
+	if a.Archived {
+		return ErrArchived
+	}
+	return nil
+}
 
 // MayEdit returns nil if userID may replace the text of m, a message of the
 // room: only its author, a member, and not once it is deleted. A store
@@ -88,7 +98,7 @@ func (a Access) MayEdit(userID string, m Message) error {
 // author or the room's owner, either a member. already is true if m is
 // deleted: deleting twice is no error and changes nothing.
 func (a Access) MayDelete(userID string, m Message) (already bool, err error) {
-	switch err := a.MayPost(); {
+	switch err := a.MayRead(); { // also in an archived room: moderation goes on
 	case err != nil:
 		return false, err
 	case m.From.ID != userID && a.Owner != userID:

@@ -16,6 +16,9 @@ var (
 	privIn    = Access{Exists: true, Private: true, Owner: "u_owner", LastSeq: 7, Member: true, LastRead: 3}
 	privOwn   = Access{Exists: true, Private: true, Owner: "u_me", LastSeq: 7, Member: true, LastRead: 3}
 	dmIn      = Access{Exists: true, Private: true, LastSeq: 7, Member: true} // no owner
+	archIn    = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Member: true, LastRead: 3, Archived: true}
+	archOwn   = Access{Exists: true, Owner: "u_me", LastSeq: 7, Member: true, LastRead: 3, Archived: true}
+	archOut   = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Archived: true}
 )
 
 // want is an outcome: no error (""), or the code and the client's message.
@@ -29,6 +32,7 @@ var (
 	notFound    = want{CodeNotFound, "room not found"}
 	notMember   = want{CodeForbidden, "not a member of this room"}
 	badRoomName = want{CodeBadRequest, "invalid room name"}
+	archived    = want{CodeForbidden, "room is archived: it is read-only"}
 )
 
 func outcome(err error) want {
@@ -64,6 +68,22 @@ func TestAccessMayViewReadPost(t *testing.T) {
 			t.Errorf("%s: MayPost = %v, want %v (as MayRead)", tt.name, got, tt.read)
 		}
 	}
+	// An archived room is read-only, and says so only to its members.
+	for _, tt := range []struct {
+		name       string
+		a          Access
+		read, post want
+	}{
+		{"archived, member", archIn, ok, archived},
+		{"archived, not joined", archOut, notMember, notMember},
+	} {
+		if got := outcome(tt.a.MayRead()); got != tt.read {
+			t.Errorf("%s: MayRead = %v, want %v", tt.name, got, tt.read)
+		}
+		if got := outcome(tt.a.MayPost()); got != tt.post {
+			t.Errorf("%s: MayPost = %v, want %v", tt.name, got, tt.post)
+		}
+	}
 }
 
 func TestAccessMayEdit(t *testing.T) {
@@ -89,6 +109,7 @@ func TestAccessMayEdit(t *testing.T) {
 		{"author, no longer a member of a public room", publicOut, mine, notMember},
 		{"author, no longer in a private room", privOut, mine, notFound},
 		{"missing room", missing, mine, notFound},
+		{"author, archived room", archIn, mine, archived},
 	}
 	for _, tt := range tests {
 		if got := outcome(tt.a.MayEdit("u_me", tt.m)); got != tt.want {
@@ -124,6 +145,9 @@ func TestAccessMayDelete(t *testing.T) {
 		{"owner, not a member", Access{Exists: true, Owner: "u_me"}, theirs, notMember, false},
 		{"private, not in", privOut, mine, notFound, false},
 		{"missing room", missing, mine, notFound, false},
+		// Moderation goes on in an archived room.
+		{"owner, archived room", archOwn, theirs, ok, false},
+		{"author, archived room", archIn, mine, ok, false},
 	}
 	for _, tt := range tests {
 		already, err := tt.a.MayDelete("u_me", tt.m)

@@ -36,6 +36,9 @@ type Room struct {
 	Joined        bool   `json:"joined"`
 	Unread        int64  `json:"unread"`
 	MembersOnline int    `json:"members_online"`
+	// Archived rooms are read-only: an operator archived them (chatd room
+	// archive). Left out of the JSON when false.
+	Archived bool `json:"archived,omitempty"`
 	// Owner is the owning user's ID; empty for general and for DMs.
 	Owner string `json:"-"`
 }
@@ -128,6 +131,15 @@ func CheckText(text string) error {
 	}
 	if utf8.RuneCountInString(text) > MaxTextChars {
 		return Errorf(CodeTooLarge, "text is longer than %d characters", MaxTextChars)
+	}
+	return nil
+}
+
+// CheckOwnable says whether room name may be given an owner: general and
+// direct conversations have none, by design.
+func CheckOwnable(name string) error {
+	if name == General || strings.HasPrefix(name, "dm:") {
+		return Errorf(CodeBadRequest, "room %s has no owner and cannot be given one", name)
 	}
 	return nil
 }

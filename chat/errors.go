@@ -54,6 +54,15 @@ var (
 	ErrUnavailable  = &Error{Code: CodeUnavailable}
 )
 
+// ErrArchived is what writing to an archived room returns: an archived room
+// keeps its history readable and takes no new messages and no edits.
+// Membership is checked first, so a private room one is not in still
+// answers ErrNotFound.
+var ErrArchived = &Error{Code: CodeForbidden, Message: "room is archived: it is read-only"}
+
+// ErrDisabled is what starting a session for a disabled account returns.
+var ErrDisabled = &Error{Code: CodeForbidden, Message: "account is disabled"}
+
 // ErrorCode returns the code of err: that of the first *Error in its chain,
 // CodeInternal for any other non-nil error, and "" for nil.
 func ErrorCode(err error) Code {

@@ -84,6 +84,32 @@ type Membership struct {
 	Added bool // the user (or invitee) was not a member before
 }
 
+// UserInfo is an account as an operator sees it (chatd user list).
+type UserInfo struct {
+	User
+	CreatedAt time.Time
+	Disabled  bool
+	Sessions  int // sessions that have not expired
+}
+
+// RoomInfo is a room as an operator sees it (chatd room list).
+type RoomInfo struct {
+	Name      string
+	Private   bool
+	Owner     string // the owner's username; "" for general and DMs
+	Members   int
+	LastSeq   int64
+	Archived  bool
+	CreatedAt time.Time
+}
+
+// Revocation records that a user's sessions were revoked, or the user
+// disabled, so that every node closes the WebSockets those sessions opened.
+type Revocation struct {
+	ID     int64 // increases in commit order
+	UserID string
+}
+
 // Store is chatd's durable state. Implementations: sqlite (the embedded
 // default) and postgres. Every implementation must pass storetest.Run.
 //
@@ -106,6 +132,11 @@ type Membership struct {
 //     and JoinRoom never creates one (ErrNotFound); only OpenDM makes them.
 //   - A member added by JoinRoom, Invite or OpenDM starts with the read
 //     marker at the room's last seq.
+//   - An archived room takes no Append (ErrArchived, after the membership
+//     checks; a repeated ClientMsgID still returns the first message) and no
+//     EditMessage; it stays readable, and its messages may be deleted.
+//   - A disabled user has no sessions: CreateSession refuses them
+//     (ErrDisabled) and SessionUser does not find their old ones.
 //   - Errors carry chat codes (ErrNotFound, ErrConflict, ...); a failure to
 //     reach the database is ErrUnavailable.
 type Store interface {
@@ -178,6 +209,36 @@ type Store interface {
 	// the room's last seq; it never moves back) and returns the marker and
 	// the unread count after it.
 	MarkRead(ctx context.Context, userID, room string, seq int64) (marker, unread int64, err error)
+
+	// The operator's methods (the admin command); they name users by
+	// username, case-insensitively, and answer ErrNotFound for an unknown one.
+
+	// Users returns every account, sorted by username without case.
+	Users(ctx context.Context) ([]UserInfo, error)
+	// SetPassword replaces the password hash of the user named username.
+	SetPassword(ctx context.Context, username, passwordHash string) (User, error)
+	// SetDisabled disables or enables the account named username. Disabling
+	// also deletes its sessions and records a Revocation, in one transaction.
+	SetDisabled(ctx context.Context, username string, disabled bool) (User, error)
+	// RevokeSessions deletes every session of the user named username and
+	// records a Revocation, in one transaction, even if there were none (a
+	// WebSocket may outlive its session's expiry); it returns how many
+	// sessions it deleted.
+	RevokeSessions(ctx context.Context, username string) (User, int, error)
+	// RevocationsAfter returns up to limit revocations with ID > after,
+	// ascending. IDs increase in commit order, so a reader that asks again
+	// after the last ID it saw misses none. Revocations older than a day
+	// may be forgotten.
+	RevocationsAfter(ctx context.Context, after int64, limit int) ([]Revocation, error)
+	// AllRooms returns every room, DMs included, sorted by name.
+	AllRooms(ctx context.Context) ([]RoomInfo, error)
+	// SetArchived archives or unarchives room name; ErrNotFound if there is
+	// no such room.
+	SetArchived(ctx context.Context, name string, archived bool) error
+	// SetRoomOwner makes the user named username the owner of room name,
+	// adding them as a member (read marker at the room's last seq) if they
+	// are not one. ErrBadRequest for general and DMs, which have no owner.
+	SetRoomOwner(ctx context.Context, name, username string) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

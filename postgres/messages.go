@@ -236,7 +236,7 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 	}
 	var msg chat.Message
 	err := s.update(ctx, "delete message", func(tx pgx.Tx) error {
-		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayPost)
+		a, err := checkAccess(ctx, tx, userID, room, chat.Access.MayRead)
 		if err != nil {
 			return err
 		}

@@ -17,9 +17,9 @@ func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Acces
 		lastRead *int64
 	)
 	err := q.QueryRow(ctx,
-		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
+		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq, r.archived
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
-		 WHERE r.name = $2`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead)
+		 WHERE r.name = $2`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead, &a.Archived)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return chat.Access{}, nil
 	}
@@ -49,11 +49,11 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND NOT g.deleted
-	) END`
+	) END, r.archived`
 
 func scanRoom(row pgx.Row) (chat.Room, error) {
 	var r chat.Room
-	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread)
+	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread, &r.Archived)
 	return r, err
 }
 
@@ -307,7 +307,7 @@ func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]ch
 	var rooms []chat.Room
 	err := s.view(ctx, "public rooms", func(q querier) error {
 		rows, err := q.Query(ctx,
-			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0::bigint
+			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0::bigint, r.archived
 			 FROM rooms r
 			 WHERE NOT r.private
 			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = $1)

@@ -109,7 +109,19 @@ func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
 			sess.UserID, now()); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx,
+		// FOR SHARE: a concurrent SetDisabled waits for this session to
+		// commit, and then deletes it.
+		var disabled bool
+		err := tx.QueryRow(ctx, `SELECT disabled FROM users WHERE id = $1 FOR SHARE`, sess.UserID).Scan(&disabled)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return errUserNotFound
+		case err != nil:
+			return err
+		case disabled:
+			return chat.ErrDisabled
+		}
+		_, err = tx.Exec(ctx,
 			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 			sess.TokenHash, sess.UserID, toDB(created), toDB(sess.ExpiresAt))
 		switch {
@@ -129,7 +141,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time
 	err := s.view(ctx, "session user", func(q querier) error {
 		err := q.QueryRow(ctx,
 			`SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
-			 WHERE s.token_hash = $1 AND s.expires_at > $2`,
+			 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`,
 			tokenHash, toDB(now)).Scan(&u.ID, &u.Username)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoSession

@@ -84,6 +84,26 @@ func (a *auth) hashPassword(ctx context.Context, password string) (string, error
 	return hashPasswordWith([]byte(password), salt), nil
 }
 
+// HashPassword checks that password is one a user could register with and
+// returns its argon2id hash as the store keeps it: for the admin command,
+// which sets passwords without a server.
+func HashPassword(password string) (string, error) {
+	if err := checkPassword(password); err != nil {
+		return "", err
+	}
+	salt := make([]byte, argonSaltLen)
+	rand.Read(salt)
+	return hashPasswordWith([]byte(password), salt), nil
+}
+
+// checkPassword enforces the password length limits.
+func checkPassword(password string) error {
+	if len(password) < minPasswordLen || len(password) > maxPasswordLen {
+		return chat.Errorf(chat.CodeBadRequest, "password must be %d-%d bytes", minPasswordLen, maxPasswordLen)
+	}
+	return nil
+}
+
 func hashPasswordWith(password, salt []byte) string {
 	key := argon2.IDKey(password, salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
@@ -224,10 +244,7 @@ func (c credentials) validate() error {
 	if !chat.ValidUsername(c.Username) {
 		return chat.Errorf(chat.CodeBadRequest, "username must be 3-32 of A-Z a-z 0-9 _ . -")
 	}
-	if len(c.Password) < minPasswordLen || len(c.Password) > maxPasswordLen {
-		return chat.Errorf(chat.CodeBadRequest, "password must be %d-%d bytes", minPasswordLen, maxPasswordLen)
-	}
-	return nil
+	return checkPassword(c.Password)
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {

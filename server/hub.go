@@ -52,6 +52,8 @@ type hub struct {
 	flushers    []*flusher
 	poller      *poller // nil: every connection has a goroutine that reads it
 	nextFlusher atomic.Uint32
+
+	revocations sync.WaitGroup // the goroutine that polls for revoked sessions
 }
 
 type localUser struct {
@@ -89,6 +91,8 @@ func newHub(s *Server) (*hub, error) {
 		return nil, err
 	}
 	h.presence = p
+	h.revocations.Add(1)
+	go h.watchRevocations()
 	return h, nil
 }
 
@@ -730,6 +734,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 		}
 	}
 	h.presence.stop()
+	h.revocations.Wait()
 	for _, f := range h.flushers {
 		f.stop()
 	}

@@ -60,7 +60,7 @@ type writer struct {
 const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
 	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
-	WHERE r.name = ?1
+	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
 	RETURNING seq, (SELECT username FROM users WHERE id = ?2)`
 
@@ -266,9 +266,11 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 
 // appendSlow finds out why insertMessage stored nothing: the sender may
 // not post to the room (chat.Access.MayPost says why), or the client id
-// was used before, in which case the first message is the answer.
+// was used before, in which case the first message is the answer (also in
+// an archived room, so that a resend is answered as the first send was).
 func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
-	if _, err := checkAccess(ctx, s.w.conn, nm.From.ID, nm.Room, chat.Access.MayPost); err != nil {
+	a, err := checkAccess(ctx, s.w.conn, nm.From.ID, nm.Room, chat.Access.MayRead)
+	if err != nil {
 		return chat.Message{}, false, err
 	}
 	if nm.ClientMsgID != "" {
@@ -278,6 +280,9 @@ func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Messag
 		if !errors.Is(err, sql.ErrNoRows) {
 			return m, false, err
 		}
+	}
+	if err := a.MayPost(); err != nil {
+		return chat.Message{}, false, err
 	}
 	return chat.Message{}, false, fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", nm.Room)
 }

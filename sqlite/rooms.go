@@ -18,9 +18,9 @@ func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Acces
 		lastRead sql.NullInt64
 	)
 	err := q.QueryRowContext(ctx,
-		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq
+		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq, r.archived
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
-		 WHERE r.name = ?`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead)
+		 WHERE r.name = ?`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead, &a.Archived)
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Access{}, nil
 	}
@@ -48,13 +48,13 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND g.deleted = 0
-	) END`
+	) END, r.archived`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRoom(sc scanner) (chat.Room, error) {
 	var r chat.Room
-	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread)
+	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread, &r.Archived)
 	return r, err
 }
 
@@ -287,7 +287,7 @@ func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]ch
 	var rooms []chat.Room
 	err := s.view(ctx, "public rooms", func(q querier) error {
 		rows, err := q.QueryContext(ctx,
-			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0
+			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0, r.archived
 			 FROM rooms r
 			 WHERE r.private = 0
 			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = ?)

@@ -110,7 +110,17 @@ func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
 			sess.UserID, toMillis(now())); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx,
+		var disabled bool
+		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = ?`, sess.UserID).Scan(&disabled)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return errUserNotFound
+		case err != nil:
+			return err
+		case disabled:
+			return chat.ErrDisabled
+		}
+		_, err = tx.ExecContext(ctx,
 			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			sess.TokenHash, sess.UserID, toMillis(created), toMillis(sess.ExpiresAt))
 		switch {
@@ -130,7 +140,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time
 	err := s.view(ctx, "session user", func(q querier) error {
 		err := q.QueryRowContext(ctx,
 			`SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
-			 WHERE s.token_hash = ? AND s.expires_at > ?`,
+			 WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`,
 			tokenHash, toMillis(now)).Scan(&u.ID, &u.Username)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoSession

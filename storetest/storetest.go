@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"EditMessage", editTests},
 		{"DeleteMessage", deleteTests},
 		{"MarkRead", markReadTests},
+		{"UserAdmin", userAdminTests},
+		{"RoomAdmin", roomAdminTests},
 		{"Lifecycle", lifecycleTests},
 	}
 	for _, g := range groups {

@@ -19,7 +19,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -58,6 +57,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if isCommand(os.Args[1:]) { // chatd user ..., chatd backup ... (admin.go)
+		code := runCommand(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return // -h: the usage is printed, and asking for it is no failure
@@ -86,6 +90,9 @@ type config struct {
 	maxFrameBytes  int64
 	writeDelay     time.Duration
 	pprofAddr      string
+	tlsCert        string
+	tlsKey         string
+	redirectAddr   string
 }
 
 // parseConfig reads flags, then fills each flag not given from its
@@ -96,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	// Parse errors are returned, and main prints them as one line; only
 	// -h prints the usage.
 	fs.SetOutput(io.Discard)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), commandsUsage); fs.PrintDefaults() }
 	fs.StringVar(&c.addr, "addr", ":8080", "address to listen on")
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory for the SQLite database")
 	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL: use PostgreSQL instead of SQLite")
@@ -114,6 +122,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
 	fs.DurationVar(&c.writeDelay, "write-delay", 0, "how long a flusher gathers frames before writing them (0: no wait)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (loopback only, e.g. 127.0.0.1:6060); off when empty")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS and WSS with this certificate (PEM, chain included); re-read on SIGHUP")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fs.StringVar(&c.redirectAddr, "redirect-addr", "", "also listen for plain HTTP here, only to redirect to https (e.g. :80)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
@@ -124,18 +135,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "CHATD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !given[f.Name] && err == nil {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %v", env, v, e)
-			}
-		}
-	})
-	if err != nil {
+	if err := applyEnvTwins(fs, getenv); err != nil {
+		return c, err
+	}
+	if err := checkTLSFlags(c, getenv("GODEBUG")); err != nil {
 		return c, err
 	}
 	switch {
@@ -190,7 +193,7 @@ func openStore(ctx context.Context, c config) (chat.Store, error) {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(c.dataDir, "chatd.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(c.dataDir, dbFile))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -207,6 +210,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger, err := newLogger(c, stderr)
 	if err != nil {
 		return err
+	}
+	var cert *certificate
+	if c.tlsCert != "" {
+		if cert, err = loadCertificate(c.tlsCert, c.tlsKey, logger); err != nil {
+			return err
+		}
+		defer cert.reloadOnHUP()()
 	}
 	store, err := openStore(ctx, c)
 	if err != nil {
@@ -265,13 +275,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
+	go func() { served <- serve(httpSrv, ln, cert) }()
+	if c.redirectAddr != "" {
+		rd, err := listenRedirect(c.redirectAddr, ln.Addr().String(), logger)
+		if err != nil {
+			httpSrv.Close()
+			return err
+		}
+		defer rd.close()
+	}
 	storeAttr := slog.String("data_dir", c.dataDir)
 	if c.postgresURL != "" {
 		storeAttr = slog.String("store", "postgres") // the URL may hold a password
 	}
 	logger.Info("chatd listening", "addr", ln.Addr().String(), "version", version,
-		storeAttr, "embedded_bus", bus.Embedded())
+		storeAttr, "embedded_bus", bus.Embedded(), "tls", cert != nil)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

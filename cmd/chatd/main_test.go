@@ -102,8 +102,19 @@ func waitReady(tb testing.TB, url string) {
 
 func register(tb testing.TB, url, username string) string {
 	tb.Helper()
-	body := fmt.Sprintf(`{"username":%q,"password":"password-1"}`, username)
-	resp, err := http.Post(url+"/api/register", "application/json", strings.NewReader(body))
+	status, token := postCredentials(tb, url+"/api/register", username, "password-1")
+	if status != http.StatusCreated || token == "" {
+		tb.Fatalf("register %s: status %d", username, status)
+	}
+	return token
+}
+
+// postCredentials posts a username and password (to register or log in)
+// and returns the status and the token.
+func postCredentials(tb testing.TB, url, username, password string) (int, string) {
+	tb.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -111,10 +122,8 @@ func register(tb testing.TB, url, username string) string {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated || out.Token == "" {
-		tb.Fatalf("register %s: status %d, err %v", username, resp.StatusCode, err)
-	}
-	return out.Token
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.Token
 }
 
 func TestRunRefusesBadConfiguration(t *testing.T) {
