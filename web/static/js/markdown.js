@@ -303,8 +303,8 @@ function renderNode(n, doc, isMe) {
   switch (n.type) {
     case 'text':
       return doc.createTextNode(n.text);
-    case 'br':
-      return doc.createElement('br');
+    case 'br': // a line break of the text, as it was typed: copied and read out as one
+      return doc.createTextNode('\n');
     case 'code': {
       const code = doc.createElement('code');
       code.textContent = n.text;
