@@ -88,7 +88,7 @@ func TestRerunSamePrefix(t *testing.T) {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		if !rep.OK || rep.Received == 0 || rep.Received != rep.Expected {
-			t.Errorf("run %d: ok=%v received %d expected %d failures %v", i, rep.OK, rep.Received, rep.Expected, rep.Failures)
+			t.Errorf("run %d: ok=%v received %d expected %d failures %v (report %+v)", i, rep.OK, rep.Received, rep.Expected, rep.Failures, rep)
 		}
 	}
 }
