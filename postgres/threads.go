@@ -143,7 +143,9 @@ func decorate(ctx context.Context, q querier, reader, room string, msgs []chat.M
 	}
 	for i := range msgs {
 		msgs[i].Replies = threads[msgs[i].Seq]
-		msgs[i].Reactions = reactions[msgs[i].Seq]
+		if !msgs[i].Deleted { // a deleted message shows no reactions
+			msgs[i].Reactions = reactions[msgs[i].Seq]
+		}
 	}
 	return nil
 }
