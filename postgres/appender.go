@@ -65,7 +65,7 @@ const appendMessage = `WITH a AS (
 ), p AS (
 	SELECT COALESCE(reply_to, seq) AS root FROM messages WHERE room = $1 AND seq = $7::bigint
 ), old AS (
-	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted
+	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted, g.reply_to, g.mentions, g.mention_room
 	FROM messages g
 	WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $5
 ), r AS (
@@ -80,7 +80,7 @@ const appendMessage = `WITH a AS (
 )
 SELECT a.private, a.member, (SELECT username FROM users WHERE id = $2),
 	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted,
-	$7 IS NULL OR EXISTS (SELECT FROM p), ins.reply_to
+	$7 IS NULL OR EXISTS (SELECT FROM p), COALESCE(ins.reply_to, old.reply_to), old.mentions, old.mention_room
 FROM (VALUES (1)) one
 LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 
@@ -235,9 +235,12 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		oldDeleted      *bool
 		parentOK        bool
 		replyTo         *int64
+		oldMentions     []string
+		oldMentionRoom  *bool
 	)
 	if err := row.Scan(&private, &member, &username, &seq,
-		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted, &parentOK, &replyTo); err != nil {
+		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted, &parentOK, &replyTo,
+		&oldMentions, &oldMentionRoom); err != nil {
 		return err
 	}
 	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member}
@@ -256,7 +259,11 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		return nil
 	case oldSeq != nil:
 		m := chat.Message{Room: r.msg.Room, Seq: *oldSeq, ID: *oldID, From: chat.User{ID: r.msg.From.ID, Username: *username},
-			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted}
+			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted,
+			Mentions: oldMentions, MentionRoom: oldMentionRoom != nil && *oldMentionRoom}
+		if replyTo != nil {
+			m.ReplyTo = *replyTo
+		}
 		if oldEditedAt != nil {
 			t := fromDB(*oldEditedAt)
 			m.EditedAt = &t

@@ -91,6 +91,15 @@ var replyTests = []test{
 		}
 		all, _ := f.history(alice, chat.General, chat.HistoryQuery{})
 		checkSeqs(t, "room page keeps replies in the stream", all, seqRange(1, 5))
+
+		// A repeated client id returns the first reply, as it was stored.
+		nm := chat.NewMessage{Room: chat.General, From: carol, Text: "@alice ok", ClientMsgID: "k1", ReplyTo: parent.Seq}
+		for i := range 2 {
+			m, created, err := f.s.Append(f.ctx, nm)
+			if err != nil || created != (i == 0) || m.ReplyTo != parent.Seq || !slices.Equal(m.Mentions, []string{alice.ID}) {
+				t.Errorf("reply with a client id, try %d: created %v, reply_to %d, mentions %v, %v", i+1, created, m.ReplyTo, m.Mentions, err)
+			}
+		}
 	}},
 	{"UnknownParent", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
