@@ -21,7 +21,7 @@ func TestParseMentions(t *testing.T) {
 		{"@ROOM", nil, true},
 		{"@ab is too short, @carol_1 is not", []string{"carol_1"}, false},
 		{"é@dave counts after a non-ASCII letter", []string{"dave"}, false},
-		{strings.Repeat("@"+"user", 1) + " " + strings.Repeat("@x", 3), []string{"user"}, false},
+		{"@user @x@x@x", []string{"user"}, false},
 	} {
 		names, room := ParseMentions(tc.text)
 		if !slices.Equal(names, tc.names) || room != tc.room {
