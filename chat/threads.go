@@ -57,6 +57,18 @@ func SummarizeReplies(rows []ReplierRow) map[int64]*Replies {
 	return out
 }
 
+// Decorate sets the Replies and Reactions of a page of messages from what
+// a store read for them, keyed by seq. A deleted message shows no
+// reactions.
+func Decorate(msgs []Message, threads map[int64]*Replies, reactions map[int64][]Reaction) {
+	for i := range msgs {
+		msgs[i].Replies = threads[msgs[i].Seq]
+		if !msgs[i].Deleted {
+			msgs[i].Reactions = reactions[msgs[i].Seq]
+		}
+	}
+}
+
 // CheckReplyTo validates the seq a reply names. Whether that message
 // exists is the store's to answer (ErrMessageNotFound).
 func CheckReplyTo(seq int64) error {

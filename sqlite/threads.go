@@ -149,12 +149,7 @@ func decorate(ctx context.Context, q querier, reader, room string, msgs []chat.M
 	if err != nil {
 		return err
 	}
-	for i := range msgs {
-		msgs[i].Replies = threads[msgs[i].Seq]
-		if !msgs[i].Deleted { // a deleted message shows no reactions
-			msgs[i].Reactions = reactions[msgs[i].Seq]
-		}
-	}
+	chat.Decorate(msgs, threads, reactions)
 	return nil
 }
 

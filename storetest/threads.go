@@ -166,6 +166,9 @@ var reactionTests = []test{
 		}
 		_, _, err = f.s.React(f.ctx, alice.ID, chat.General, m.Seq, "😀", false)
 		checkErr(t, "deleted message", err, chat.ErrConflict)
+		if rs := f.message(alice, chat.General, m.Seq).Reactions; len(rs) != 0 {
+			t.Errorf("a deleted message shows reactions %+v", rs)
+		}
 	}},
 	{"Membership", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
