@@ -41,6 +41,10 @@ type Room struct {
 	Archived bool `json:"archived,omitempty"`
 	// Owner is the owning user's ID; empty for general and for DMs.
 	Owner string `json:"-"`
+
+	// Mentions counts the unread messages that mention the user; the
+	// server fills it in from Store.UnreadMentions.
+	Mentions int64 `json:"mentions"`
 }
 
 // Message is one stored chat message.
@@ -54,6 +58,17 @@ type Message struct {
 	ClientMsgID string     `json:"client_msg_id,omitempty"`
 	EditedAt    *time.Time `json:"edited_at"`
 	Deleted     bool       `json:"deleted"`
+
+	// Issue 8. Each is left out of the JSON when empty, so that a message
+	// without them is encoded as before.
+	ReplyTo     int64      `json:"reply_to,omitempty"`     // a reply: its thread's first message
+	Replies     *Replies   `json:"replies,omitempty"`      // a thread's first message: its replies (history only)
+	Reactions   []Reaction `json:"reactions,omitempty"`    // history only, as the reader sees them
+	Mentions    []string   `json:"mentions,omitempty"`     // IDs of the members the text names
+	MentionRoom bool       `json:"mention_room,omitempty"` // the text's @room counts
+	// Thread is set on a reply that Append has just stored: its thread's
+	// Replies after it, for the server to tell the room.
+	Thread *Replies `json:"-"`
 }
 
 // timeLayout writes times as the contract shows them: UTC with exactly

@@ -23,6 +23,7 @@ type NewMessage struct {
 	Text        string
 	ClientMsgID string // optional; unique per (room, sender) when set
 	SentAt      time.Time
+	ReplyTo     int64 // optional: the seq of a message of Room that this answers
 }
 
 // HistoryQuery selects a page of a room's messages.
@@ -36,8 +37,9 @@ type NewMessage struct {
 type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
-	After     bool // AfterSeq was given, even as 0
-	Limit     int  // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
+	After     bool  // AfterSeq was given, even as 0
+	Limit     int   // 1–MaxHistoryLimit; 0 means DefaultHistoryLimit
+	Thread    int64 // > 0: page the replies of that message instead of the room
 }
 
 // History page sizes.
@@ -57,6 +59,9 @@ func (q HistoryQuery) Check() (HistoryQuery, error) {
 	}
 	if q.AfterSeq > 0 {
 		q.After = true
+	}
+	if q.Thread < 0 {
+		return q, Errorf(CodeBadRequest, "thread must be a positive seq")
 	}
 	if q.BeforeSeq < 0 || q.AfterSeq < 0 || (q.BeforeSeq > 0 && q.After) {
 		return q, Errorf(CodeBadRequest, "give at most one of before_seq and after_seq, not negative")
@@ -189,10 +194,17 @@ type Store interface {
 	Room(ctx context.Context, userID, name string) (Room, error)
 
 	// Append stores a message (see the guarantees above). It returns the
-	// stored message and whether this call created it.
+	// stored message and whether this call created it. A reply
+	// (ReplyTo > 0) must name a message of the room (ErrMessageNotFound);
+	// one that names a reply is stored as a reply to that reply's thread,
+	// and the stored message's Thread is the thread's summary after it.
+	// Mentions (ParseMentions, MayMentionRoom) are recorded in the same
+	// transaction, and only for text that has an @.
 	Append(ctx context.Context, m NewMessage) (Message, bool, error)
 	// History returns a page of a room's messages for userID, and whether
-	// more exist further in the direction of the query.
+	// more exist further in the direction of the query. With q.Thread
+	// the page holds that message's replies (ErrMessageNotFound if the
+	// room has no such message). Messages carry Replies and Reactions.
 	History(ctx context.Context, userID, room string, q HistoryQuery) ([]Message, bool, error)
 	// MessagesAfter returns up to limit messages of room with seq > after,
 	// ascending, without any membership check: the hub fills bus gaps with it.
@@ -239,6 +251,22 @@ type Store interface {
 	// adding them as a member (read marker at the room's last seq) if they
 	// are not one. ErrBadRequest for general and DMs, which have no owner.
 	SetRoomOwner(ctx context.Context, name, username string) error
+
+	// React adds (add) or removes userID's reaction emoji on message seq of
+	// room, for a member (as reading: chat.Access.MayRead); a deleted
+	// message is ErrConflict, an unknown one ErrMessageNotFound. It
+	// returns the message's reactions after it, as userID sees them, and
+	// whether anything changed, as Access.MayReact decides.
+	React(ctx context.Context, userID, room string, seq int64, emoji string, add bool) (reactions []Reaction, changed bool, err error)
+	// UnreadMentions counts, for each room userID is a member of (only
+	// room, if not ""), the messages after their read marker that mention
+	// them and are neither deleted nor theirs. Rooms without any are left
+	// out.
+	UnreadMentions(ctx context.Context, userID, room string) (map[string]int64, error)
+	// Search finds messages whose text has every word of q.Text, newest
+	// first, in the rooms userID is a member of and no other. more reports
+	// whether results exist beyond the page.
+	Search(ctx context.Context, userID string, q SearchQuery) (results []SearchResult, more bool, err error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

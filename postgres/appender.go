@@ -30,6 +30,9 @@ type appendReq struct {
 	msg     chat.Message
 	created bool
 	err     error
+
+	names       []string // mentioned, from the text
+	mentionRoom bool     // the text has @room
 }
 
 // lockRooms takes the row locks of a batch's rooms, in name order, before
@@ -50,26 +53,34 @@ const lockRooms = `SELECT FROM rooms WHERE name = ANY($1) ORDER BY name FOR NO K
 // (ins). It always returns one row, from which appendOutcome tells what
 // happened; a refused Append changes nothing.
 //
-// Parameters: room, user id, message id, text, client id or NULL, sent_at.
+// A reply ($7 not NULL) joins the thread of the message it names (p), and
+// is stored only if that message exists (parent_ok).
+//
+// Parameters: room, user id, message id, text, client id or NULL, sent_at,
+// the seq a reply names or NULL.
 const appendMessage = `WITH a AS (
 	SELECT r.private, m.user_id IS NOT NULL AS member, r.archived
 	FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $2
 	WHERE r.name = $1
+), p AS (
+	SELECT COALESCE(reply_to, seq) AS root FROM messages WHERE room = $1 AND seq = $7::bigint
 ), old AS (
-	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted
+	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted, g.reply_to, g.mentions, g.mention_room
 	FROM messages g
 	WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $5
 ), r AS (
 	UPDATE rooms SET last_seq = last_seq + 1
 	WHERE name = $1 AND EXISTS (SELECT FROM a WHERE member AND NOT archived) AND NOT EXISTS (SELECT FROM old)
+		AND ($7 IS NULL OR EXISTS (SELECT FROM p))
 	RETURNING last_seq
 ), ins AS (
-	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
-	SELECT $1, r.last_seq, $3, $2, $4, $5, $6 FROM r
-	RETURNING seq
+	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at, reply_to)
+	SELECT $1, r.last_seq, $3, $2, $4, $5, $6, (SELECT root FROM p) FROM r
+	RETURNING seq, reply_to
 )
 SELECT a.private, a.member, a.archived, (SELECT username FROM users WHERE id = $2),
-	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted
+	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted,
+	$7 IS NULL OR EXISTS (SELECT FROM p), COALESCE(ins.reply_to, old.reply_to), old.mentions, old.mention_room
 FROM (VALUES (1)) one
 LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 
@@ -158,7 +169,21 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		if r.nm.ClientMsgID != "" {
 			clientMsgID = &r.nm.ClientMsgID
 		}
-		b.Queue(appendMessage, r.msg.Room, r.msg.From.ID, r.msg.ID, r.msg.Text, clientMsgID, r.msg.SentAt)
+		var replyTo *int64
+		if r.nm.ReplyTo > 0 {
+			replyTo = &r.nm.ReplyTo
+		}
+		b.Queue(appendMessage, r.msg.Room, r.msg.From.ID, r.msg.ID, r.msg.Text, clientMsgID, r.msg.SentAt, replyTo)
+		// Mentions and a reply's thread summary go in the same batch, and
+		// only for the messages that need them; each finds nothing if the
+		// Append stored nothing.
+		r.names, r.mentionRoom = chat.ParseMentions(r.nm.Text)
+		if len(r.names) > 0 || r.mentionRoom {
+			b.Queue(recordMentions, r.msg.Room, r.msg.From.ID, r.msg.ID, r.names, r.mentionRoom, chat.MaxRoomMentionMembers)
+		}
+		if replyTo != nil {
+			b.Queue(threadSummary, r.msg.Room, r.msg.ID)
+		}
 		rooms = append(rooms, r.nm.Room)
 	}
 	if len(rooms) == 0 {
@@ -187,6 +212,10 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 			br.Close()
 			return err
 		}
+		if err := appendExtras(br, r); err != nil {
+			br.Close()
+			return err
+		}
 	}
 	if err := br.Close(); err != nil {
 		return err
@@ -205,9 +234,14 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		oldSentAt       *time.Time
 		oldEditedAt     *time.Time
 		oldDeleted      *bool
+		parentOK        bool
+		replyTo         *int64
+		oldMentions     []string
+		oldMentionRoom  *bool
 	)
 	if err := row.Scan(&private, &member, &archived, &username, &seq,
-		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted); err != nil {
+		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted, &parentOK, &replyTo,
+		&oldMentions, &oldMentionRoom); err != nil {
 		return err
 	}
 	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member,
@@ -221,9 +255,19 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		r.msg, r.err = chat.Message{}, a.MayPost()
 	case seq != nil:
 		r.msg.Seq, r.msg.From.Username, r.created = *seq, *username, true
+		if replyTo != nil {
+			r.msg.ReplyTo = *replyTo
+		}
+	case oldSeq == nil && !parentOK:
+		r.msg, r.err = chat.Message{}, chat.ErrMessageNotFound
+		return nil
 	case oldSeq != nil:
 		m := chat.Message{Room: r.msg.Room, Seq: *oldSeq, ID: *oldID, From: chat.User{ID: r.msg.From.ID, Username: *username},
-			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted}
+			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted,
+			Mentions: oldMentions, MentionRoom: oldMentionRoom != nil && *oldMentionRoom}
+		if replyTo != nil {
+			m.ReplyTo = *replyTo
+		}
 		if oldEditedAt != nil {
 			t := fromDB(*oldEditedAt)
 			m.EditedAt = &t

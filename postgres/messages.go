@@ -15,11 +15,10 @@ const (
 	defaultAfterLimit = 100
 )
 
-var errMessageNotFound = chat.Errorf(chat.CodeNotFound, "message not found")
-
 // selectMessage reads a chat.Message from messages g JOIN users u.
 const selectMessage = `SELECT g.room, g.seq, g.id, g.user_id, u.username, g.text,
-	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted
+	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted,
+	COALESCE(g.reply_to, 0), g.mentions, g.mention_room
 	FROM messages g JOIN users u ON u.id = g.user_id `
 
 func scanMessage(row pgx.Row) (chat.Message, error) {
@@ -29,7 +28,7 @@ func scanMessage(row pgx.Row) (chat.Message, error) {
 		editedAt *time.Time
 	)
 	err := row.Scan(&m.Room, &m.Seq, &m.ID, &m.From.ID, &m.From.Username, &m.Text,
-		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted)
+		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted, &m.ReplyTo, &m.Mentions, &m.MentionRoom)
 	if err != nil {
 		return chat.Message{}, err
 	}
@@ -61,7 +60,7 @@ func loadMessageForUpdate(ctx context.Context, tx pgx.Tx, room string, seq int64
 	m, err := scanMessage(tx.QueryRow(ctx,
 		selectMessage+`WHERE g.room = $1 AND g.seq = $2 FOR NO KEY UPDATE OF g`, room, seq))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return chat.Message{}, errMessageNotFound
+		return chat.Message{}, chat.ErrMessageNotFound
 	}
 	return m, err
 }
@@ -124,6 +123,19 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		if _, err := checkAccess(ctx, db, userID, room, chat.Access.MayRead); err != nil {
 			return err
 		}
+		// A thread's page is a room page of the messages that reply to it.
+		where := `WHERE g.room = $1 `
+		if q.Thread > 0 {
+			if err := db.QueryRow(ctx, `SELECT FROM messages WHERE room = $1 AND seq = $2`, room, q.Thread).Scan(); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return chat.ErrMessageNotFound
+				}
+				return err
+			}
+			where = `WHERE g.room = $1 AND g.reply_to = $3 `
+		} else {
+			where += `AND $3::bigint = 0 `
+		}
 		// One row more than the page, in the order q.Page takes.
 		var (
 			rows pgx.Rows
@@ -131,14 +143,14 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		)
 		switch {
 		case q.After:
-			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq > $2 ORDER BY g.seq LIMIT $3`,
-				room, q.AfterSeq, limit+1)
+			rows, err = db.Query(ctx, selectMessage+where+`AND g.seq > $2 ORDER BY g.seq LIMIT $4`,
+				room, q.AfterSeq, q.Thread, limit+1)
 		case q.BeforeSeq > 0:
-			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 AND g.seq < $2 ORDER BY g.seq DESC LIMIT $3`,
-				room, q.BeforeSeq, limit+1)
+			rows, err = db.Query(ctx, selectMessage+where+`AND g.seq < $2 ORDER BY g.seq DESC LIMIT $4`,
+				room, q.BeforeSeq, q.Thread, limit+1)
 		default:
-			rows, err = db.Query(ctx, selectMessage+`WHERE g.room = $1 ORDER BY g.seq DESC LIMIT $2`,
-				room, limit+1)
+			rows, err = db.Query(ctx, selectMessage+where+`AND $2::bigint = 0 ORDER BY g.seq DESC LIMIT $4`,
+				room, 0, q.Thread, limit+1)
 		}
 		if err != nil {
 			return err
@@ -147,7 +159,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 			return err
 		}
 		msgs, more = q.Page(msgs)
-		return nil
+		return decorate(ctx, db, userID, room, msgs)
 	})
 	if err != nil {
 		return nil, false, err

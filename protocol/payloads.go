@@ -12,6 +12,7 @@ type SendMessage struct {
 	Room        string `json:"room"`
 	Text        string `json:"text"`
 	ClientMsgID string `json:"client_msg_id,omitempty"`
+	ReplyTo     int64  `json:"reply_to,omitempty"` // optional: the message this answers
 }
 
 // UnmarshalJSON accepts the object form and the seed's bare string.
@@ -36,6 +37,9 @@ func (p *SendMessage) Validate() error {
 	}
 	if len(p.ClientMsgID) > MaxClientMsgIDLen {
 		return chat.Errorf(chat.CodeBadRequest, "client_msg_id is longer than %d bytes", MaxClientMsgIDLen)
+	}
+	if err := chat.CheckReplyTo(p.ReplyTo); err != nil {
+		return err
 	}
 	return chat.CheckText(p.Text)
 }
@@ -90,6 +94,7 @@ type History struct {
 	BeforeSeq int64  `json:"before_seq,omitempty"`
 	AfterSeq  *int64 `json:"after_seq,omitempty"` // nil: not given; 0 pages from the first message
 	Limit     int    `json:"limit,omitempty"`     // 0: the default
+	Thread    int64  `json:"thread,omitempty"`    // > 0: the replies of that message
 
 	explicitZeroLimit bool // "limit":0 was sent, which is out of range
 }
@@ -125,7 +130,7 @@ func (p *History) Validate() error {
 
 // Query returns the store query the payload asks for.
 func (p *History) Query() chat.HistoryQuery {
-	q := chat.HistoryQuery{BeforeSeq: p.BeforeSeq, Limit: p.Limit}
+	q := chat.HistoryQuery{BeforeSeq: p.BeforeSeq, Limit: p.Limit, Thread: p.Thread}
 	if p.AfterSeq != nil {
 		q.AfterSeq, q.After = *p.AfterSeq, true
 	}
@@ -280,6 +285,8 @@ type (
 		Room   string `json:"room"`
 		Seq    int64  `json:"seq"`
 		Unread int64  `json:"unread"`
+		// Mentions counts the unread messages that still mention the user.
+		Mentions int64 `json:"mentions"`
 	}
 )
 

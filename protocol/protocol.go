@@ -28,6 +28,8 @@ const (
 	TypeEditMessage   = "edit_message"
 	TypeDeleteMessage = "delete_message"
 	TypeMarkRead      = "mark_read"
+	TypeReact         = "react"
+	TypeSearch        = "search"
 )
 
 // Server → client event types.
@@ -44,6 +46,10 @@ const (
 	// TypeRoomRemoved tells a user's other connections that they left a
 	// room. It extends the contract; clients may ignore it.
 	TypeRoomRemoved = "room_removed"
+	// TypeReaction and TypeThreadUpdated tell a room's members of a
+	// reaction and of a thread's new reply (issue 8).
+	TypeReaction      = "reaction"
+	TypeThreadUpdated = "thread_updated"
 )
 
 // MaxIDLen is the longest request id a client may choose.

@@ -51,13 +51,15 @@ func TestSendMessagePayload(t *testing.T) {
 		want     SendMessage
 		wantCode chat.Code
 	}{
-		{"object", `{"room":"general","text":"hi","client_msg_id":"k1"}`, SendMessage{"general", "hi", "k1"}, ""},
+		{"object", `{"room":"general","text":"hi","client_msg_id":"k1"}`, SendMessage{Room: "general", Text: "hi", ClientMsgID: "k1"}, ""},
 		{"seed bare string", `"Hello"`, SendMessage{Text: "Hello"}, ""},
 		{"empty", `{"room":"general","text":""}`, SendMessage{}, chat.CodeBadRequest},
 		{"white space", `{"room":"general","text":" \n\t "}`, SendMessage{}, chat.CodeBadRequest},
 		{"too long", `{"room":"general","text":"` + strings.Repeat("é", 4001) + `"}`, SendMessage{}, chat.CodeTooLarge},
-		{"4000 emoji fit", `{"room":"general","text":"` + strings.Repeat("😀", 4000) + `"}`, SendMessage{"general", strings.Repeat("😀", 4000), ""}, ""},
+		{"4000 emoji fit", `{"room":"general","text":"` + strings.Repeat("😀", 4000) + `"}`, SendMessage{Room: "general", Text: strings.Repeat("😀", 4000)}, ""},
 		{"bad room", `{"room":"Bad Room","text":"x"}`, SendMessage{}, chat.CodeBadRequest},
+		{"reply", `{"room":"general","text":"x","reply_to":4}`, SendMessage{Room: "general", Text: "x", ReplyTo: 4}, ""},
+		{"negative reply_to", `{"room":"general","text":"x","reply_to":-1}`, SendMessage{}, chat.CodeBadRequest},
 		{"text wrong type", `{"room":"general","text":5}`, SendMessage{}, chat.CodeBadRequest},
 		{"number payload", `42`, SendMessage{}, chat.CodeBadRequest},
 	}

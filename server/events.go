@@ -100,6 +100,26 @@ func (h *hub) publishDeleted(room string, seq int64) {
 	})
 }
 
+// publishReaction tells the room's members that u added or removed a
+// reaction, with the message's reactions after it (without the reader's
+// me, which each client derives).
+func (h *hub) publishReaction(room string, seq int64, u chat.User, emoji string, add bool, rs []chat.Reaction) {
+	ev := protocol.Reaction{Room: room, Seq: seq, User: u, Emoji: emoji, Add: add, Reactions: make([]protocol.EventReaction, len(rs))}
+	for i, r := range rs {
+		ev.Reactions[i] = protocol.EventReaction{Emoji: r.Emoji, Count: r.Count, Users: r.Users}
+	}
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeReaction, "", ev),
+	})
+}
+
+// publishThread tells the room's members a thread's summary after a reply.
+func (h *hub) publishThread(room string, seq int64, replies chat.Replies) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeThreadUpdated, "", protocol.ThreadUpdated{Room: room, Seq: seq, Replies: replies}),
+	})
+}
+
 // publishTyping tells the room's other members that u is typing.
 func (h *hub) publishTyping(room string, u chat.User) {
 	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{

@@ -44,6 +44,8 @@ func init() {
 		protocol.TypeEditMessage:   (*request).editMessage,
 		protocol.TypeDeleteMessage: (*request).deleteMessage,
 		protocol.TypeMarkRead:      (*request).markRead,
+		protocol.TypeReact:         (*request).react,
+		protocol.TypeSearch:        (*request).search,
 	}
 }
 
@@ -122,7 +124,7 @@ func (c *conn) sendPipelined(env protocol.Envelope) {
 	c.sending.Add(1)
 	s := c.s
 	start := time.Now()
-	nm := chat.NewMessage{Room: p.Room, From: c.user, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: start}
+	nm := chat.NewMessage{Room: p.Room, From: c.user, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: start, ReplyTo: p.ReplyTo}
 	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
 		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
 		err = s.metrics.failures.failed("append", err)
@@ -161,7 +163,7 @@ func (req *request) sendMessage() (any, error) {
 	if p.Room == "" {
 		p.Room = req.c.current
 	}
-	m, err := req.c.s.send(req.ctx, req.c.user, p.Room, p.Text, p.ClientMsgID)
+	m, err := req.c.s.sendReply(req.ctx, req.c.user, p.Room, p.Text, p.ClientMsgID, p.ReplyTo)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +174,11 @@ func (req *request) sendMessage() (any, error) {
 // WebSocket when the store cannot pipeline: rate limit, store, then bus.
 // The message is acknowledged only once Append has committed it.
 func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsgID string) (chat.Message, error) {
+	return s.sendReply(ctx, from, room, text, clientMsgID, 0)
+}
+
+// sendReply is send for a message that may answer message replyTo (0: none).
+func (s *Server) sendReply(ctx context.Context, from chat.User, room, text, clientMsgID string, replyTo int64) (chat.Message, error) {
 	if err := s.allowSend(from); err != nil {
 		return chat.Message{}, err
 	}
@@ -181,7 +188,7 @@ func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsg
 	}
 	res, err := timed(s.metrics, "append", func() (result, error) {
 		m, created, err := s.store.Append(ctx, chat.NewMessage{
-			Room: room, From: from, Text: text, ClientMsgID: clientMsgID, SentAt: time.Now(),
+			Room: room, From: from, Text: text, ClientMsgID: clientMsgID, SentAt: time.Now(), ReplyTo: replyTo,
 		})
 		return result{m, created}, err
 	})
@@ -207,6 +214,9 @@ func (s *Server) allowSend(from chat.User) error {
 func (s *Server) stored(m chat.Message) {
 	s.metrics.messagesStored.Inc()
 	s.hub.publishMessage(m)
+	if m.Thread != nil {
+		s.hub.publishThread(m.Room, m.ReplyTo, *m.Thread)
+	}
 }
 
 // joinRoom serves join_room and change_room; both make the room the
@@ -384,6 +394,9 @@ func (req *request) history() (any, error) {
 func (req *request) listRooms() (any, error) {
 	c := req.c
 	rooms, err := timed(c.s.metrics, "rooms", func() ([]chat.Room, error) { return c.s.store.Rooms(req.ctx, c.user.ID) })
+	if err == nil {
+		err = c.s.withMentions(req.ctx, c.user.ID, rooms)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -505,5 +518,9 @@ func (req *request) markRead() (any, error) {
 		return nil, err
 	}
 	c.s.hub.publishRead(c, p.Room, res.seq)
-	return protocol.MarkReadAck{Room: p.Room, Seq: res.seq, Unread: res.unread}, nil
+	mentions, err := c.s.store.UnreadMentions(req.ctx, c.user.ID, p.Room)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.MarkReadAck{Room: p.Room, Seq: res.seq, Unread: res.unread, Mentions: mentions[p.Room]}, nil
 }

@@ -136,6 +136,7 @@ type Server struct {
 	hub      *hub
 	auth     *auth
 	limits   *limiterSet // per-user message rate
+	searches *limiterSet // per-user search rate
 	handler  http.Handler
 }
 
@@ -154,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.appender, _ = cfg.Store.(chat.AsyncAppender)
 	s.auth = newAuth(s)
+	s.searches = newLimiterSet(searchesPerSecond, searchBurst)
 	if cfg.RateLimit > 0 {
 		s.limits = newLimiterSet(cfg.RateLimit, int(2*cfg.RateLimit+0.5))
 	}

@@ -56,9 +56,10 @@ type writer struct {
 // fails as a whole, keeping the rest of the transaction, so a failed
 // Append needs no savepoint to leave the other Appends of its batch intact.
 //
-// Parameters: room, user id, message id, text, client id or NULL, sent_at.
-const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
-	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6
+// Parameters: room, user id, message id, text, client id or NULL, sent_at,
+// the thread a reply joins or NULL (appendOne has checked it).
+const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at, reply_to)
+	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6, ?7
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
 	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
@@ -249,17 +250,36 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 		SentAt:      fromMillis(toMillis(sentAt)),
 		ClientMsgID: nm.ClientMsgID,
 	}
-	var clientMsgID any
+	var clientMsgID, replyTo any
 	if nm.ClientMsgID != "" {
 		clientMsgID = nm.ClientMsgID
 	}
+	if nm.ReplyTo > 0 {
+		root, err := threadOf(ctx, s.w.conn, nm)
+		if err != nil {
+			return chat.Message{}, false, err
+		}
+		msg.ReplyTo, replyTo = root, root
+	}
 	err := s.w.insert.QueryRowContext(ctx, nm.Room, nm.From.ID, msg.ID, msg.Text, clientMsgID,
-		toMillis(msg.SentAt)).Scan(&msg.Seq, &msg.From.Username)
+		toMillis(msg.SentAt), replyTo).Scan(&msg.Seq, &msg.From.Username)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.appendSlow(ctx, nm)
 	}
 	if err != nil {
 		return chat.Message{}, false, err
+	}
+	// The rest only for text with an @ and for replies: an ordinary
+	// message costs no more than the insert.
+	if err := recordMentions(ctx, s.w.conn, &msg); err != nil {
+		return chat.Message{}, false, err
+	}
+	if msg.ReplyTo > 0 {
+		threads, err := replySummaries(ctx, s.w.conn, msg.Room, msg.ReplyTo, msg.ReplyTo)
+		if err != nil {
+			return chat.Message{}, false, err
+		}
+		msg.Thread = threads[msg.ReplyTo]
 	}
 	return msg, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/chatd/chatd/chat"
@@ -14,11 +15,10 @@ const (
 	defaultAfterLimit = 100
 )
 
-var errMessageNotFound = chat.Errorf(chat.CodeNotFound, "message not found")
-
 // selectMessage reads a chat.Message from messages g JOIN users u.
 const selectMessage = `SELECT g.room, g.seq, g.id, g.user_id, u.username, g.text,
-	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted
+	COALESCE(g.client_msg_id, ''), g.sent_at, g.edited_at, g.deleted,
+	COALESCE(g.reply_to, 0), COALESCE(g.mentions, ''), g.mention_room
 	FROM messages g JOIN users u ON u.id = g.user_id `
 
 func scanMessage(sc scanner) (chat.Message, error) {
@@ -26,12 +26,14 @@ func scanMessage(sc scanner) (chat.Message, error) {
 		m        chat.Message
 		sentAt   int64
 		editedAt sql.NullInt64
+		mentions string
 	)
 	err := sc.Scan(&m.Room, &m.Seq, &m.ID, &m.From.ID, &m.From.Username, &m.Text,
-		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted)
+		&m.ClientMsgID, &sentAt, &editedAt, &m.Deleted, &m.ReplyTo, &mentions, &m.MentionRoom)
 	if err != nil {
 		return chat.Message{}, err
 	}
+	m.Mentions = strings.Fields(mentions)
 	m.SentAt = fromMillis(sentAt)
 	if editedAt.Valid {
 		t := fromMillis(editedAt.Int64)
@@ -56,7 +58,7 @@ func scanMessages(rows *sql.Rows, capacity int) ([]chat.Message, error) {
 func loadMessage(ctx context.Context, q querier, room string, seq int64) (chat.Message, error) {
 	m, err := scanMessage(q.QueryRowContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq = ?`, room, seq))
 	if errors.Is(err, sql.ErrNoRows) {
-		return chat.Message{}, errMessageNotFound
+		return chat.Message{}, chat.ErrMessageNotFound
 	}
 	return m, err
 }
@@ -115,6 +117,14 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		if _, err := checkAccess(ctx, db, userID, room, chat.Access.MayRead); err != nil {
 			return err
 		}
+		// A thread's page is a room page of the messages that reply to it.
+		where := `WHERE g.room = ?1 `
+		if q.Thread > 0 {
+			if _, err := loadMessage(ctx, db, room, q.Thread); err != nil {
+				return err
+			}
+			where = `WHERE g.room = ?1 AND g.reply_to = ?3 `
+		}
 		// One row more than the page, in the order q.Page takes.
 		var (
 			rows *sql.Rows
@@ -122,14 +132,14 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 		)
 		switch {
 		case q.After:
-			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq > ? ORDER BY g.seq LIMIT ?`,
-				room, q.AfterSeq, limit+1)
+			rows, err = db.QueryContext(ctx, selectMessage+where+`AND g.seq > ?2 ORDER BY g.seq LIMIT ?4`,
+				room, q.AfterSeq, q.Thread, limit+1)
 		case q.BeforeSeq > 0:
-			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? AND g.seq < ? ORDER BY g.seq DESC LIMIT ?`,
-				room, q.BeforeSeq, limit+1)
+			rows, err = db.QueryContext(ctx, selectMessage+where+`AND g.seq < ?2 ORDER BY g.seq DESC LIMIT ?4`,
+				room, q.BeforeSeq, q.Thread, limit+1)
 		default:
-			rows, err = db.QueryContext(ctx, selectMessage+`WHERE g.room = ? ORDER BY g.seq DESC LIMIT ?`,
-				room, limit+1)
+			rows, err = db.QueryContext(ctx, selectMessage+where+`AND ?2 = 0 ORDER BY g.seq DESC LIMIT ?4`,
+				room, 0, q.Thread, limit+1)
 		}
 		if err != nil {
 			return err
@@ -138,7 +148,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 			return err
 		}
 		msgs, more = q.Page(msgs)
-		return nil
+		return decorate(ctx, db, userID, room, msgs)
 	})
 	if err != nil {
 		return nil, false, err

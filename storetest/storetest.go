@@ -52,6 +52,10 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"UserAdmin", userAdminTests},
 		{"RoomAdmin", roomAdminTests},
 		{"Lifecycle", lifecycleTests},
+		{"Replies", replyTests},
+		{"Reactions", reactionTests},
+		{"Mentions", mentionTests},
+		{"Search", searchTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
