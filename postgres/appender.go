@@ -52,7 +52,7 @@ const lockRooms = `SELECT FROM rooms WHERE name = ANY($1) ORDER BY name FOR NO K
 //
 // Parameters: room, user id, message id, text, client id or NULL, sent_at.
 const appendMessage = `WITH a AS (
-	SELECT r.private, m.user_id IS NOT NULL AS member
+	SELECT r.private, m.user_id IS NOT NULL AS member, r.archived
 	FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $2
 	WHERE r.name = $1
 ), old AS (
@@ -61,14 +61,14 @@ const appendMessage = `WITH a AS (
 	WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $5
 ), r AS (
 	UPDATE rooms SET last_seq = last_seq + 1
-	WHERE name = $1 AND EXISTS (SELECT FROM a WHERE member) AND NOT EXISTS (SELECT FROM old)
+	WHERE name = $1 AND EXISTS (SELECT FROM a WHERE member AND NOT archived) AND NOT EXISTS (SELECT FROM old)
 	RETURNING last_seq
 ), ins AS (
 	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
 	SELECT $1, r.last_seq, $3, $2, $4, $5, $6 FROM r
 	RETURNING seq
 )
-SELECT a.private, a.member, (SELECT username FROM users WHERE id = $2),
+SELECT a.private, a.member, a.archived, (SELECT username FROM users WHERE id = $2),
 	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted
 FROM (VALUES (1)) one
 LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
@@ -198,6 +198,7 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 func appendOutcome(row pgx.Row, r *appendReq) error {
 	var (
 		private, member *bool
+		archived        *bool
 		username        *string
 		seq, oldSeq     *int64
 		oldID, oldText  *string
@@ -205,11 +206,12 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		oldEditedAt     *time.Time
 		oldDeleted      *bool
 	)
-	if err := row.Scan(&private, &member, &username, &seq,
+	if err := row.Scan(&private, &member, &archived, &username, &seq,
 		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted); err != nil {
 		return err
 	}
-	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member}
+	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member,
+		Archived: archived != nil && *archived}
 	if err := a.MayPost(); err != nil {
 		r.msg, r.err = chat.Message{}, err
 		return nil

@@ -254,9 +254,10 @@ func (req *request) leaveRoom() (any, error) {
 		return nil, err
 	}
 	c := req.c
-	if _, err := timed(c.s.metrics, "leave_room", func() (struct{}, error) {
-		return struct{}{}, c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
-	}); err != nil {
+	_, err := timed(c.s.metrics, "leave_room", func() (chat.User, error) {
+		return c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
+	})
+	if err != nil {
 		return nil, err
 	}
 	h := c.s.hub

@@ -48,7 +48,7 @@ type writer struct {
 
 // insertMessage is all of an Append that succeeds, in one statement:
 // membership, as chat.Access.MayPost has it (the join finds no row for a
-// non-member or a missing room),
+// non-member or a missing room, the WHERE none for an archived room),
 // idempotency (ON CONFLICT DO NOTHING on the client id's unique index),
 // seq = last_seq + 1 (the trigger of migration 0002 moves last_seq) and the
 // sender's stored username. It returns no row if the message was not
@@ -60,7 +60,7 @@ type writer struct {
 const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
 	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
-	WHERE r.name = ?1
+	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
 	RETURNING seq, (SELECT username FROM users WHERE id = ?2)`
 
