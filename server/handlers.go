@@ -44,6 +44,13 @@ func init() {
 		protocol.TypeEditMessage:   (*request).editMessage,
 		protocol.TypeDeleteMessage: (*request).deleteMessage,
 		protocol.TypeMarkRead:      (*request).markRead,
+
+		protocol.TypeListPublicRooms: (*request).listPublicRooms,
+		protocol.TypeSetTopic:        (*request).setTopic,
+		protocol.TypeMembers:         (*request).members,
+		protocol.TypeSetRole:         (*request).setRole,
+		protocol.TypeRemoveMember:    (*request).removeMember,
+		protocol.TypeArchiveRoom:     (*request).archiveRoom,
 	}
 }
 
@@ -209,11 +216,18 @@ func (s *Server) stored(m chat.Message) {
 // joinRoom serves join_room and change_room; both make the room the
 // connection's current one.
 func (req *request) joinRoom() (any, error) {
-	var p protocol.RoomRef
+	var p protocol.JoinRoom
 	if err := req.decode(&p); err != nil {
 		return nil, err
 	}
 	c := req.c
+	if !p.MayCreate() {
+		// Asked not to create: a room that does not exist is not_found, as
+		// is a private room one is not in (JoinRoom answers that too).
+		if _, err := c.s.store.Room(req.ctx, c.user.ID, p.Room); err != nil {
+			return nil, err
+		}
+	}
 	m, err := timed(c.s.metrics, "join_room", func() (chat.Membership, error) {
 		return c.s.store.JoinRoom(req.ctx, c.user.ID, p.Room)
 	})
@@ -254,13 +268,16 @@ func (req *request) leaveRoom() (any, error) {
 		return nil, err
 	}
 	c := req.c
-	_, err := timed(c.s.metrics, "leave_room", func() (chat.User, error) {
+	newOwner, err := timed(c.s.metrics, "leave_room", func() (chat.User, error) {
 		return c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
 	})
 	if err != nil {
 		return nil, err
 	}
 	h := c.s.hub
+	if newOwner.ID != "" {
+		h.publishMemberUpdated(p.Room, newOwner, chat.RoleOwner)
+	}
 	if r := c.removeRoom(p.Room); r != nil {
 		h.detach(c, r)
 	}
