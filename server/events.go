@@ -159,3 +159,11 @@ func (h *hub) publishMemberUpdated(room string, u chat.User, role string) {
 			protocol.MemberUpdated{Room: room, User: u, Role: role}),
 	})
 }
+
+// publishHidden tells every connection of u but origin that u hid the DM
+// room (room as u sees it): they hide it too and get room_removed.
+func (h *hub) publishHidden(u chat.User, room chat.Room, origin *conn) {
+	ev := busEvent{Kind: evRemoved, Room: room.Name, RoomObj: &room}
+	h.from(&ev, origin)
+	publishEvent(h.s.bus, h.s.log, userTopic(u.ID), ev)
+}

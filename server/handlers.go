@@ -278,6 +278,9 @@ func (req *request) leaveRoom() (any, error) {
 	if newOwner.ID != "" {
 		h.publishMemberUpdated(p.Room, newOwner, chat.RoleOwner)
 	}
+	if chat.IsDMName(p.Room) {
+		return struct{}{}, req.hideDM(p.Room)
+	}
 	if r := c.removeRoom(p.Room); r != nil {
 		h.detach(c, r)
 	}
@@ -385,7 +388,7 @@ func (req *request) listRooms() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return protocol.RoomsAck{Rooms: c.s.withOnline(rooms)}, nil
+	return protocol.RoomsAck{Rooms: c.s.withOnline(shown(rooms))}, nil
 }
 
 // withOnline fills in members_online.
