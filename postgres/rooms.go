@@ -186,8 +186,9 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 				return err
 			}
 			if tag.RowsAffected() > 0 {
-				// Made here, empty: its creator joins it at seq 0.
-				a, step = chat.Access{Exists: true, Owner: userID}, chat.JoinAdd
+				// Made here, empty: its creator joins it at seq 0, as the
+				// first member of a room without owners: its owner.
+				a, step = chat.Access{Exists: true}, chat.JoinAdd
 			} else {
 				if a, err = loadAccess(ctx, tx, userID, name); err != nil {
 					return err

@@ -223,6 +223,22 @@ var membersTests = []test{
 }
 
 var rolesTests = []test{
+	{"CreatorsOwn", func(t *testing.T, f *fixture) {
+		alice, bob := f.user("alice"), f.user("bob")
+		if r := f.createRoom(alice, "made", false); r.Role != chat.RoleOwner {
+			t.Errorf("CreateRoom: role %q, want owner", r.Role)
+		}
+		// A first join creates the room: the joiner owns it.
+		if m := f.join(bob, "joined-first"); m.Room.Role != chat.RoleOwner {
+			t.Errorf("JoinRoom creating the room: role %q, want owner", m.Room.Role)
+		}
+		if m := f.join(alice, "joined-first"); m.Room.Role != chat.RoleMember {
+			t.Errorf("JoinRoom of bob's room: role %q, want member", m.Room.Role)
+		}
+		if got, want := f.roles(alice, "joined-first"), []string{"alice:member", "bob:owner"}; !slices.Equal(got, want) {
+			t.Errorf("roles = %v, want %v", got, want)
+		}
+	}},
 	{"OwnersManage", func(t *testing.T, f *fixture) {
 		alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
 		f.createRoom(alice, "club", true)
