@@ -20,6 +20,14 @@ ALTER TABLE memberships ADD COLUMN hidden_seq bigint;
 
 UPDATE rooms r SET member_count = (SELECT COUNT(*) FROM memberships m WHERE m.room = r.name);
 
+-- A room whose owner left before this migration kept naming them, and
+-- could never be run again (a private room could not invite). The member
+-- who joined first takes over, as Leave now does; nobody, if it is empty.
+UPDATE rooms r SET owner = (
+	SELECT m.user_id FROM memberships m WHERE m.room = r.name ORDER BY m.joined_at, m.user_id LIMIT 1)
+WHERE r.owner IS NOT NULL
+  AND NOT EXISTS (SELECT FROM memberships m WHERE m.room = r.name AND m.user_id = r.owner);
+
 CREATE FUNCTION memberships_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN

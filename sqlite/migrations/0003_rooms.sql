@@ -19,6 +19,14 @@ ALTER TABLE memberships ADD COLUMN hidden_seq INTEGER;
 
 UPDATE rooms SET member_count = (SELECT COUNT(*) FROM memberships m WHERE m.room = rooms.name);
 
+-- A room whose owner left before this migration kept naming them, and
+-- could never be run again (a private room could not invite). The member
+-- who joined first takes over, as Leave now does; nobody, if it is empty.
+UPDATE rooms SET owner = (
+	SELECT m.user_id FROM memberships m WHERE m.room = rooms.name ORDER BY m.joined_at, m.user_id LIMIT 1)
+WHERE owner IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = rooms.name AND m.user_id = rooms.owner);
+
 CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships
 BEGIN
 	UPDATE rooms SET member_count = member_count + 1 WHERE name = NEW.room;
