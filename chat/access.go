@@ -1,5 +1,10 @@
 package chat
 
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
 // The store's rules: who may see a room, read and post in it, join, leave
 // and invite to it, edit and delete its messages, and where a read marker
 // goes. Every Store reads an Access with its own SQL and asks these methods
@@ -32,11 +37,13 @@ var (
 type Access struct {
 	Exists   bool
 	Private  bool   // DMs included
-	Owner    string // the owning user's ID; "" for general and for DMs
+	Owner    string // one owning user's ID; "" for general, for DMs and for a room without owners
+	Archived bool   // the room refuses new messages and changes
 	LastSeq  int64  // the room's last seq: where a new member's read marker starts
 	Member   bool   // the user is a member
+	Role     string // the member's role: RoleOwner or RoleMember; "" if not a member
+	Hidden   bool   // the member hid this DM (see Leave)
 	LastRead int64  // the member's read marker
-	Archived bool   // an operator made the room read-only
 }
 
 // MayView returns ErrRoomNotFound unless the user may know that the room
@@ -61,12 +68,12 @@ func (a Access) MayRead() error {
 	return nil
 }
 
-// MayPost returns nil if the user may post to the room, or edit there:
-// every member may, unless the room is archived (ErrArchived, asked after
-// membership, so that an outsider learns nothing more).
+// MayPost returns nil if the user may post to the room: every member may,
+// unless the room is archived (ErrArchived).
 //
-// The stores' one-statement Appends join the sender's membership in SQL,
-// for speed; they ask MayPost why only when that statement stored nothing.
+// The stores' one-statement Appends join the sender's membership (and
+// the archived flag) in SQL, for speed; they ask MayPost why only when
+// that statement stored nothing.
 func (a Access) MayPost() error {
 	if err := a.MayRead(); err != nil {
 		return err
@@ -95,13 +102,14 @@ func (a Access) MayEdit(userID string, m Message) error {
 }
 
 // MayDelete returns nil if userID may delete m, a message of the room: its
-// author or the room's owner, either a member. already is true if m is
-// deleted: deleting twice is no error and changes nothing.
+// author or an owner of the room, either a member. already is true if m is
+// deleted: deleting twice is no error and changes nothing. An archived
+// room's messages may still be deleted (moderation outlasts the room).
 func (a Access) MayDelete(userID string, m Message) (already bool, err error) {
 	switch err := a.MayRead(); { // also in an archived room: moderation goes on
 	case err != nil:
 		return false, err
-	case m.From.ID != userID && a.Owner != userID:
+	case m.From.ID != userID && !a.IsOwner():
 		return false, errDeleteWho
 	}
 	return m.Deleted, nil
@@ -126,6 +134,9 @@ const (
 	// JoinAlready: the joiner is a member; nothing changes, the read
 	// marker included.
 	JoinAlready
+	// JoinShow: the joiner is a member who hid this DM: show it again,
+	// read marker unchanged.
+	JoinShow
 )
 
 func (s JoinStep) String() string {
@@ -136,6 +147,8 @@ func (s JoinStep) String() string {
 		return "add"
 	case JoinAlready:
 		return "already"
+	case JoinShow:
+		return "show"
 	}
 	return "refuse"
 }
@@ -155,6 +168,8 @@ func (a Access) Join(name string) (JoinStep, error) {
 			return 0, err
 		}
 		return JoinCreate, nil
+	case a.Member && a.Hidden:
+		return JoinShow, nil
 	case a.Member:
 		return JoinAlready, nil
 	case a.Private:
@@ -182,7 +197,7 @@ func (a Access) MayInvite(userID string) error {
 		return err
 	case !a.Private:
 		return errInvitePublic
-	case a.Owner != userID:
+	case !a.IsOwner():
 		return errInviteOwner
 	}
 	return nil
@@ -194,6 +209,157 @@ func (a Access) MayInvite(userID string) error {
 func CheckRoomName(name string) error {
 	if !ValidRoomName(name) {
 		return errRoomName
+	}
+	return nil
+}
+
+// Roles of a room's members. A room that has owners (Ownable) keeps at
+// least one while it has members: see Leave and MaySetRole.
+const (
+	RoleOwner  = "owner"
+	RoleMember = "member"
+)
+
+// ValidRole reports whether r is a role.
+func ValidRole(r string) bool { return r == RoleOwner || r == RoleMember }
+
+// Ownable reports whether the room called name has owners: every room but
+// general (everyone's, nobody's) and DMs (two equals).
+func Ownable(name string) bool { return name != General && !IsDMName(name) }
+
+var (
+	errOwnersOnly  = Errorf(CodeForbidden, "only the room's owners may do that")
+	errBadRole     = Errorf(CodeBadRequest, `role must be "owner" or "member"`)
+	errLastOwner   = Errorf(CodeConflict, "the room's last owner cannot become a member; make another member an owner first")
+	errRemoveSelf  = Errorf(CodeBadRequest, "to remove yourself, leave the room")
+	errNotInRoom   = Errorf(CodeNotFound, "user is not a member of this room")
+	errTopicLength = Errorf(CodeTooLarge, "topic is longer than %d characters", MaxTopicChars)
+	errTopicChars  = Errorf(CodeBadRequest, "topic must be one line of valid UTF-8 without control characters")
+)
+
+// IsOwner reports whether the user is an owner of the room.
+func (a Access) IsOwner() bool { return a.Member && a.Role == RoleOwner }
+
+// NewMemberRole is the role of a user who joins the room called name, or
+// is invited to it: owner of an ownable room that has no owner (a room
+// being created, or one that everyone left), else member.
+func (a Access) NewMemberRole(name string) string {
+	if Ownable(name) && a.Owner == "" {
+		return RoleOwner
+	}
+	return RoleMember
+}
+
+// MayManage returns nil if the user may change the room: set its topic,
+// change roles, remove members. Only its owners may, and not once the
+// room is archived.
+func (a Access) MayManage() error {
+	switch err := a.MayRead(); {
+	case err != nil:
+		return err
+	case !a.IsOwner():
+		return errOwnersOnly
+	case a.Archived:
+		return ErrArchived
+	}
+	return nil
+}
+
+// MayArchive returns nil if the user may archive the room: an owner.
+// already is true if it is archived: archiving twice changes nothing.
+func (a Access) MayArchive() (already bool, err error) {
+	switch err := a.MayRead(); {
+	case err != nil:
+		return false, err
+	case !a.IsOwner():
+		return false, errOwnersOnly
+	}
+	return a.Archived, nil
+}
+
+// MaySetRole returns nil if the user may give target, a user of the room
+// (target is their Access), the role role; owners is how many owners the
+// room has. The last owner cannot step down: the room would have nobody
+// to run it.
+func (a Access) MaySetRole(target Access, role string, owners int) error {
+	switch err := a.MayManage(); {
+	case err != nil:
+		return err
+	case !ValidRole(role):
+		return errBadRole
+	case !target.Member:
+		return errNotInRoom
+	case target.Role == RoleOwner && role == RoleMember && owners <= 1:
+		return errLastOwner
+	}
+	return nil
+}
+
+// MayRemove returns nil if the user userID may remove targetID, whose
+// Access is target, from the room: an owner may remove any other member.
+func (a Access) MayRemove(userID, targetID string, target Access) error {
+	switch err := a.MayManage(); {
+	case err != nil:
+		return err
+	case targetID == userID:
+		return errRemoveSelf
+	case !target.Member:
+		return errNotInRoom
+	}
+	return nil
+}
+
+// LeaveStep is what leaving a room does, as Access.Leave decides it.
+type LeaveStep int
+
+// The steps of a leave.
+const (
+	// LeaveNothing: there is no membership to end (a public room one is
+	// not in, a DM hidden already).
+	LeaveNothing LeaveStep = iota
+	// LeaveEnd: end the membership.
+	LeaveEnd
+	// LeaveHide: a DM is hidden, not left: the membership stays (the other
+	// side can still write, and presence there stays true), and the next
+	// message shows it again. Its hidden mark is the room's LastSeq.
+	LeaveHide
+)
+
+// Leave decides the user's leaving of the room called name. otherOwners
+// is how many owners the room has besides the user (only asked of an
+// owner). handOver is true when the user is its last owner: the member who
+// joined it first then becomes owner (if anyone is left). A room one may
+// not view is ErrRoomNotFound.
+func (a Access) Leave(name string, otherOwners int) (step LeaveStep, handOver bool, err error) {
+	switch leave, err := a.MayLeave(); {
+	case err != nil:
+		return LeaveNothing, false, err
+	case !leave:
+		return LeaveNothing, false, nil
+	case IsDMName(name) && a.Hidden:
+		return LeaveNothing, false, nil
+	case IsDMName(name):
+		return LeaveHide, false, nil
+	}
+	return LeaveEnd, a.IsOwner() && otherOwners == 0, nil
+}
+
+// MaxTopicChars is the longest room topic, in Unicode code points.
+const MaxTopicChars = 250
+
+// CheckTopic validates a room topic: at most MaxTopicChars code points of
+// valid UTF-8, one line, no control characters. "" clears the topic.
+func CheckTopic(topic string) error {
+	if !utf8.ValidString(topic) {
+		return errTopicChars
+	}
+	for _, r := range topic {
+		if unicode.IsControl(r) {
+			return errTopicChars
+		}
+	}
+	if utf8.RuneCountInString(topic) > MaxTopicChars {
+		return errTopicLength
 	}
 	return nil
 }

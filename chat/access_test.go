@@ -9,15 +9,15 @@ import (
 var (
 	missing   = Access{}
 	publicOut = Access{Exists: true, Owner: "u_owner", LastSeq: 7}
-	publicIn  = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Member: true, LastRead: 3}
-	publicOwn = Access{Exists: true, Owner: "u_me", LastSeq: 7, Member: true, LastRead: 3}
-	generalIn = Access{Exists: true, LastSeq: 7, Member: true, LastRead: 3} // no owner
+	publicIn  = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Member: true, Role: RoleMember, LastRead: 3}
+	publicOwn = Access{Exists: true, Owner: "u_me", LastSeq: 7, Member: true, Role: RoleOwner, LastRead: 3}
+	generalIn = Access{Exists: true, LastSeq: 7, Member: true, Role: RoleMember, LastRead: 3} // no owner
 	privOut   = Access{Exists: true, Private: true, Owner: "u_owner", LastSeq: 7}
-	privIn    = Access{Exists: true, Private: true, Owner: "u_owner", LastSeq: 7, Member: true, LastRead: 3}
-	privOwn   = Access{Exists: true, Private: true, Owner: "u_me", LastSeq: 7, Member: true, LastRead: 3}
-	dmIn      = Access{Exists: true, Private: true, LastSeq: 7, Member: true} // no owner
-	archIn    = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Member: true, LastRead: 3, Archived: true}
-	archOwn   = Access{Exists: true, Owner: "u_me", LastSeq: 7, Member: true, LastRead: 3, Archived: true}
+	privIn    = Access{Exists: true, Private: true, Owner: "u_owner", LastSeq: 7, Member: true, Role: RoleMember, LastRead: 3}
+	privOwn   = Access{Exists: true, Private: true, Owner: "u_me", LastSeq: 7, Member: true, Role: RoleOwner, LastRead: 3}
+	dmIn      = Access{Exists: true, Private: true, LastSeq: 7, Member: true, Role: RoleMember} // no owner
+	archIn    = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Member: true, Role: RoleMember, LastRead: 3, Archived: true}
+	archOwn   = Access{Exists: true, Owner: "u_me", LastSeq: 7, Member: true, Role: RoleOwner, LastRead: 3, Archived: true}
 	archOut   = Access{Exists: true, Owner: "u_owner", LastSeq: 7, Archived: true}
 )
 

@@ -36,15 +36,40 @@ type Room struct {
 	Joined        bool   `json:"joined"`
 	Unread        int64  `json:"unread"`
 	MembersOnline int    `json:"members_online"`
-	// Archived rooms are read-only: an operator archived them (chatd room
-	// archive). Left out of the JSON when false.
-	Archived bool `json:"archived,omitempty"`
-	// Owner is the owning user's ID; empty for general and for DMs.
+	// Owner is the owning user's ID; empty for general and for DMs. A room
+	// may have several owners (see Role): Owner is one of them.
 	Owner string `json:"-"`
 
 	// Mentions counts the unread messages that mention the user; the
 	// server fills it in from Store.UnreadMentions.
 	Mentions int64 `json:"mentions"`
+
+	Topic        string     `json:"topic"`
+	MemberCount  int64      `json:"member_count"`
+	LastActivity *time.Time `json:"last_activity"` // when the last message was sent; nil before the first
+	// Archived rooms are read-only: an owner (archive_room) or an
+	// operator (chatd room archive) archived them.
+	Archived bool `json:"archived"`
+	// Role is the viewer's role (RoleOwner, RoleMember) if Joined, else "".
+	Role string `json:"role,omitempty"`
+	// Hidden: the viewer hid this DM (see Store.LeaveRoom); it comes back
+	// with the next message. Rooms lists hidden DMs so that the server can
+	// follow them; clients are not shown them.
+	Hidden bool `json:"-"`
+}
+
+// MarshalJSON writes last_activity as Message writes sent_at.
+func (r Room) MarshalJSON() ([]byte, error) {
+	type plain Room // no MarshalJSON: no recursion
+	out := struct {
+		plain
+		LastActivity *string `json:"last_activity"`
+	}{plain: plain(r)}
+	if r.LastActivity != nil {
+		t := r.LastActivity.UTC().Format(timeLayout)
+		out.LastActivity = &t
+	}
+	return json.Marshal(out)
 }
 
 // Message is one stored chat message.

@@ -170,9 +170,14 @@ type Store interface {
 	// the user is already a member (Added=false), else ErrNotFound. A new
 	// member's read marker starts at the room's last seq.
 	JoinRoom(ctx context.Context, userID, name string) (Membership, error)
-	// LeaveRoom ends userID's membership. Leaving a public room one is not in
-	// is no error; a private room one is not in is ErrNotFound.
-	LeaveRoom(ctx context.Context, userID, name string) error
+	// LeaveRoom ends userID's membership, as Access.Leave decides. Leaving
+	// a public room one is not in is no error; a private room one is not in
+	// is ErrNotFound. A DM is hidden instead (Room.Hidden): the membership
+	// and its read marker stay, and the DM shows again once a message is
+	// appended to it (or the user joins it or opens it again). When the
+	// last owner leaves, the member who joined first becomes owner:
+	// newOwner is them (the zero User if there was no handover).
+	LeaveRoom(ctx context.Context, userID, name string) (newOwner User, err error)
 	// Invite adds the user named username to the private room name. Only the
 	// owner may invite (ErrForbidden for other members); ErrNotFound for an
 	// unknown invitee; ErrBadRequest for a public room. Membership.Room is
@@ -184,7 +189,8 @@ type Store interface {
 	// the other user was not a member before.
 	OpenDM(ctx context.Context, userID, username string) (room Room, other User, otherAdded bool, err error)
 	// Rooms returns the rooms userID is a member of, sorted by name, with
-	// Joined, LastSeq and Unread set.
+	// Joined, LastSeq, Unread and Role set; DMs the user hid are among them
+	// with Hidden set.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
 	// PublicRooms returns up to limit public rooms userID is not a member
 	// of, sorted by name, with Joined=false.
@@ -192,6 +198,26 @@ type Store interface {
 	// Room returns one room as userID sees it (ErrNotFound for a private room
 	// they are not in).
 	Room(ctx context.Context, userID, name string) (Room, error)
+
+	// Directory returns a page of public rooms that are not archived (see
+	// DirectoryQuery), as userID sees them, and the cursor of the next
+	// page ("" after the last).
+	Directory(ctx context.Context, userID string, q DirectoryQuery) (rooms []Room, next string, err error)
+	// SetTopic sets the topic of room (CheckTopic), as Access.MayManage
+	// decides, and returns the room as userID sees it.
+	SetTopic(ctx context.Context, userID, room, topic string) (Room, error)
+	// Members returns a page of room's members (see MembersQuery) to a
+	// member (Access.MayRead), and the cursor of the next page.
+	Members(ctx context.Context, userID, room string, q MembersQuery) (members []Member, next string, err error)
+	// SetRole gives the user named username the role role in room, as
+	// Access.MaySetRole decides.
+	SetRole(ctx context.Context, userID, room, username, role string) (User, error)
+	// RemoveMember ends the membership of the user named username in room,
+	// as Access.MayRemove decides.
+	RemoveMember(ctx context.Context, userID, room, username string) (User, error)
+	// ArchiveRoom archives room, as Access.MayArchive decides: Append
+	// then refuses it with ErrArchived. archived is false if it already was.
+	ArchiveRoom(ctx context.Context, userID, room string) (r Room, archived bool, err error)
 
 	// Append stores a message (see the guarantees above). It returns the
 	// stored message and whether this call created it. A reply

@@ -199,9 +199,16 @@ func (s *Store) SetRoomOwner(ctx context.Context, name, username string) error {
 		if _, err := tx.Exec(ctx, `UPDATE rooms SET owner = $1 WHERE name = $2`, u.ID, name); err != nil {
 			return err
 		}
-		if !a.Member {
-			_, err = addMember(ctx, tx, name, u.ID, a.LastSeq)
+		// The room changes hands: its other owners become members.
+		if _, err := tx.Exec(ctx, `UPDATE memberships SET role = $1 WHERE room = $2 AND user_id <> $3 AND role = $4`,
+			chat.RoleMember, name, u.ID, chat.RoleOwner); err != nil {
+			return err
 		}
+		if !a.Member {
+			_, err = addMember(ctx, tx, name, u.ID, a.LastSeq, chat.RoleOwner)
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE memberships SET role = $1 WHERE room = $2 AND user_id = $3`, chat.RoleOwner, name, u.ID)
 		return err
 	})
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,9 +18,10 @@ func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Acces
 		lastRead *int64
 	)
 	err := q.QueryRow(ctx,
-		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq, r.archived
+		`SELECT r.private, COALESCE(r.owner, ''), r.archived, r.last_seq, m.last_read_seq,
+			CASE WHEN m.user_id IS NULL THEN '' ELSE `+roleExpr+` END, `+hiddenExpr+`
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
-		 WHERE r.name = $2`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead, &a.Archived)
+		 WHERE r.name = $2`, userID, name).Scan(&a.Private, &a.Owner, &a.Archived, &a.LastSeq, &lastRead, &a.Role, &a.Hidden)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return chat.Access{}, nil
 	}
@@ -31,6 +33,14 @@ func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Acces
 	}
 	return a, nil
 }
+
+// roleExpr is the role of membership m in room r. A NULL role is a row
+// written before roles existed (or by an older node): its member is an
+// owner if rooms.owner names them, as it was then.
+const roleExpr = `COALESCE(m.role, CASE WHEN m.user_id = r.owner THEN 'owner' ELSE 'member' END)`
+
+// hiddenExpr: the member m hid DM r, and no message came since.
+const hiddenExpr = `COALESCE(m.hidden_seq IS NOT NULL AND r.last_seq <= m.hidden_seq, false)`
 
 // checkAccess is loadAccess for a request that rule, one of chat.Access's
 // (MayRead, MayPost), must let through.
@@ -49,11 +59,22 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND NOT g.deleted
-	) END, r.archived`
+	) END,
+	r.topic, r.member_count, r.archived,
+	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
+	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr
 
 func scanRoom(row pgx.Row) (chat.Room, error) {
-	var r chat.Room
-	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread, &r.Archived)
+	var (
+		r    chat.Room
+		last *time.Time
+	)
+	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
+		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &r.Hidden)
+	if last != nil {
+		t := fromDB(*last)
+		r.LastActivity = &t
+	}
 	return r, err
 }
 
@@ -87,11 +108,11 @@ func unread(ctx context.Context, q querier, userID, room string, marker int64) (
 // addMember makes userID a member of room with the read marker at
 // lastRead; added is false if they already were one. ON CONFLICT makes two
 // concurrent adds of one user (from two nodes) agree instead of failing.
-func addMember(ctx context.Context, tx pgx.Tx, room, userID string, lastRead int64) (added bool, err error) {
+func addMember(ctx context.Context, tx pgx.Tx, room, userID string, lastRead int64, role string) (added bool, err error) {
 	tag, err := tx.Exec(ctx,
-		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ($1, $2, $3, $4)
+		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at, role) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT (room, user_id) DO NOTHING`,
-		room, userID, lastRead, now())
+		room, userID, lastRead, now(), role)
 	if isCode(err, codeForeignKeyViolation) {
 		return false, errUserNotFound
 	}
@@ -129,13 +150,13 @@ func (s *Store) CreateRoom(ctx context.Context, userID, name string, private boo
 		if err := createRoom(ctx, tx, name, private, userID); err != nil {
 			return err
 		}
-		_, err := addMember(ctx, tx, name, userID, 0)
+		_, err := addMember(ctx, tx, name, userID, 0, chat.RoleOwner)
 		return err
 	})
 	if err != nil {
 		return chat.Room{}, err
 	}
-	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID}, nil
+	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID, Role: chat.RoleOwner, MemberCount: 1}, nil
 }
 
 // JoinRoom makes userID a member of a public room, creating it if needed,
@@ -165,8 +186,9 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 				return err
 			}
 			if tag.RowsAffected() > 0 {
-				// Made here, empty: its creator joins it at seq 0.
-				a, step = chat.Access{Exists: true, Owner: userID}, chat.JoinAdd
+				// Made here, empty: its creator joins it at seq 0, as the
+				// first member of a room without owners: its owner.
+				a, step = chat.Access{Exists: true}, chat.JoinAdd
 			} else {
 				if a, err = loadAccess(ctx, tx, userID, name); err != nil {
 					return err
@@ -179,8 +201,19 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 				}
 			}
 		}
-		if step == chat.JoinAdd {
-			if m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq); err != nil {
+		switch step {
+		case chat.JoinAdd:
+			role := a.NewMemberRole(name)
+			if m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq, role); err != nil {
+				return err
+			}
+			if role == chat.RoleOwner {
+				if err := fixOwner(ctx, tx, name); err != nil {
+					return err
+				}
+			}
+		case chat.JoinShow:
+			if err := showDM(ctx, tx, name, userID); err != nil {
 				return err
 			}
 		}
@@ -195,18 +228,50 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 
 // LeaveRoom ends userID's membership of room name, as chat.Access.MayLeave
 // decides.
-func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
-	return s.update(ctx, "leave room", func(tx pgx.Tx) error {
+func (s *Store) LeaveRoom(ctx context.Context, userID, name string) (newOwner chat.User, err error) {
+	err = s.update(ctx, "leave room", func(tx pgx.Tx) error {
+		newOwner = chat.User{}
+		if chat.Ownable(name) {
+			if err := lockRoom(ctx, tx, name); err != nil {
+				return err
+			}
+		}
 		a, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
-		if leave, err := a.MayLeave(); !leave {
+		others := 0
+		if a.IsOwner() {
+			if others, err = countOwners(ctx, tx, name, userID); err != nil {
+				return err
+			}
+		}
+		step, handOver, err := a.Leave(name, others)
+		switch {
+		case err != nil || step == chat.LeaveNothing:
+			return err
+		case step == chat.LeaveHide:
+			_, err = tx.Exec(ctx, `UPDATE memberships SET hidden_seq = $1 WHERE room = $2 AND user_id = $3`,
+				a.LastSeq, name, userID)
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM memberships WHERE room = $1 AND user_id = $2`, name, userID)
-		return err
+		if err := settleRoles(ctx, tx, name); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `DELETE FROM memberships WHERE room = $1 AND user_id = $2`, name, userID); err != nil {
+			return err
+		}
+		if handOver {
+			if newOwner, err = handOverRoom(ctx, tx, name); err != nil {
+				return err
+			}
+		}
+		if chat.Ownable(name) {
+			return fixOwner(ctx, tx, name)
+		}
+		return nil
 	})
+	return newOwner, err
 }
 
 // Invite adds the user named username to the private room name, as
@@ -228,7 +293,7 @@ func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat
 		if invitee, err = userByName(ctx, tx, username); err != nil {
 			return err
 		}
-		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq); err != nil {
+		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
 		m.Room, err = roomView(ctx, tx, invitee.ID, name)
@@ -266,10 +331,13 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 			// written by something else.
 			return errors.New("dm room " + name + " is public")
 		}
-		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq); err != nil {
+		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
-		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq); err != nil {
+		if err := showDM(ctx, tx, name, me.ID); err != nil {
+			return err
+		}
+		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
 		room, err = roomView(ctx, tx, userID, name)
@@ -307,10 +375,9 @@ func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]ch
 	var rooms []chat.Room
 	err := s.view(ctx, "public rooms", func(q querier) error {
 		rows, err := q.Query(ctx,
-			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0::bigint, r.archived
-			 FROM rooms r
-			 WHERE NOT r.private
-			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = $1)
+			`SELECT `+roomColumns+`
+			 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $1
+			 WHERE NOT r.private AND m.user_id IS NULL
 			 ORDER BY r.name COLLATE "C" LIMIT $2`, userID, limit)
 		if err != nil {
 			return err

@@ -306,3 +306,143 @@ func checkUsername(name string) error {
 	}
 	return nil
 }
+
+// Requests and events of issue 9: rooms people find and run.
+const (
+	TypeListPublicRooms = "list_public_rooms"
+	TypeSetTopic        = "set_topic"
+	TypeMembers         = "members"
+	TypeSetRole         = "set_role"
+	TypeRemoveMember    = "remove_member"
+	TypeArchiveRoom     = "archive_room"
+
+	// TypeRoomUpdated tells a room's members that its topic or archived
+	// flag changed.
+	TypeRoomUpdated = "room_updated"
+	// TypeMemberUpdated tells a room's members that a member's role changed.
+	TypeMemberUpdated = "member_updated"
+)
+
+// JoinRoom is the payload of join_room and change_room. Create false asks
+// not to create a room that does not exist (not_found instead); left out,
+// a public room is created on first join, as the contract has it.
+type JoinRoom struct {
+	Room   string `json:"room"`
+	Create *bool  `json:"create,omitempty"`
+}
+
+// Validate checks the room name.
+func (p *JoinRoom) Validate() error { return checkRoomRef(p.Room) }
+
+// MayCreate reports whether joining may create the room.
+func (p *JoinRoom) MayCreate() bool { return p.Create == nil || *p.Create }
+
+// ListPublicRooms is the payload of list_public_rooms.
+type ListPublicRooms struct {
+	Query  string `json:"query,omitempty"`
+	Limit  int    `json:"limit,omitempty"`  // 0: the default
+	Cursor string `json:"cursor,omitempty"` // a next_cursor; "" for the first page
+}
+
+// Validate checks the query, the limit and the cursor.
+func (p *ListPublicRooms) Validate() error {
+	if p.Cursor != "" && !chat.ValidRoomName(p.Cursor) {
+		return chat.Errorf(chat.CodeBadRequest, "invalid cursor")
+	}
+	_, err := p.DirectoryQuery().Check()
+	return err
+}
+
+// DirectoryQuery returns the store query the payload asks for.
+func (p *ListPublicRooms) DirectoryQuery() chat.DirectoryQuery {
+	return chat.DirectoryQuery{Query: p.Query, After: p.Cursor, Limit: p.Limit}
+}
+
+// SetTopic is the payload of set_topic.
+type SetTopic struct {
+	Room  string `json:"room"`
+	Topic string `json:"topic"`
+}
+
+// Validate checks the room and the topic.
+func (p *SetTopic) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	return chat.CheckTopic(p.Topic)
+}
+
+// Members is the payload of members.
+type Members struct {
+	Room   string `json:"room"`
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// Validate checks the room, the limit and the cursor.
+func (p *Members) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if p.Cursor != "" && !chat.ValidUsername(p.Cursor) {
+		return chat.Errorf(chat.CodeBadRequest, "invalid cursor")
+	}
+	_, err := p.MembersQuery().Check()
+	return err
+}
+
+// MembersQuery returns the store query the payload asks for.
+func (p *Members) MembersQuery() chat.MembersQuery {
+	return chat.MembersQuery{After: p.Cursor, Limit: p.Limit}
+}
+
+// SetRole is the payload of set_role and the server's member_updated.
+type SetRole struct {
+	Room string `json:"room"`
+	User string `json:"user"` // a username
+	Role string `json:"role"`
+}
+
+// Validate checks the names and the role.
+func (p *SetRole) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	if !chat.ValidRole(p.Role) {
+		return chat.Errorf(chat.CodeBadRequest, `role must be "owner" or "member"`)
+	}
+	return checkUsername(p.User)
+}
+
+// Issue 9's acks and events.
+type (
+	// DirectoryAck answers list_public_rooms and GET /api/rooms/public.
+	DirectoryAck struct {
+		Rooms      []chat.Room `json:"rooms"`
+		NextCursor string      `json:"next_cursor"`
+	}
+	// MembersAck answers members.
+	MembersAck struct {
+		Members     []chat.Member `json:"members"`
+		MemberCount int64         `json:"member_count"`
+		NextCursor  string        `json:"next_cursor"`
+	}
+	// MemberAck answers remove_member.
+	MemberAck struct {
+		Room string    `json:"room"`
+		User chat.User `json:"user"`
+	}
+	// MemberUpdated is the payload of member_updated, and answers set_role.
+	MemberUpdated struct {
+		Room string    `json:"room"`
+		User chat.User `json:"user"`
+		Role string    `json:"role"`
+	}
+	// RoomUpdated is the payload of room_updated: the room's fields that
+	// are the same for every member.
+	RoomUpdated struct {
+		Room     string `json:"room"`
+		Topic    string `json:"topic"`
+		Archived bool   `json:"archived"`
+	}
+)

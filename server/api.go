@@ -29,7 +29,7 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, id identity
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, protocol.RoomsAck{Rooms: s.withOnline(append(rooms, public...))})
+	writeJSON(w, http.StatusOK, protocol.RoomsAck{Rooms: s.withOnline(append(shown(rooms), public...))})
 }
 
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identity) {

@@ -607,9 +607,18 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 	}
 	current := ""
 	for i := range rooms {
+		stored := rooms[i].LastSeq
 		err := h.attach(c, rooms[i].Name, func(cursor int64) { rooms[i].LastSeq = cursor })
 		if err != nil {
 			return protocol.Welcome{}, err
+		}
+		if rooms[i].Hidden {
+			// A hidden DM: attached for presence and for its return, not
+			// shown, unless a message came since the store's look.
+			rooms[i].Hidden = h.hide(c, rooms[i], stored)
+			if rooms[i].Hidden {
+				continue
+			}
 		}
 		if rooms[i].Name == chat.General || current == "" {
 			current = rooms[i].Name
@@ -621,7 +630,7 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 	cfg := h.s.cfg
 	return protocol.Welcome{
 		User:        c.user,
-		Rooms:       rooms,
+		Rooms:       shown(rooms),
 		CurrentRoom: current,
 		Server:      "chatd/" + cfg.Version,
 		Heartbeat: protocol.Heartbeat{

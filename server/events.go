@@ -161,3 +161,29 @@ func (h *hub) from(ev *busEvent, c *conn) {
 		ev.Node, ev.Conn = h.node, c.id
 	}
 }
+
+// publishRoomUpdated tells the room's members, on every node, its new
+// topic or archived flag.
+func (h *hub) publishRoomUpdated(r chat.Room) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(r.Name), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeRoomUpdated, "",
+			protocol.RoomUpdated{Room: r.Name, Topic: r.Topic, Archived: r.Archived}),
+	})
+}
+
+// publishMemberUpdated tells the room's members, on every node, that u's
+// role there is now role.
+func (h *hub) publishMemberUpdated(room string, u chat.User, role string) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMemberUpdated, "",
+			protocol.MemberUpdated{Room: room, User: u, Role: role}),
+	})
+}
+
+// publishHidden tells every connection of u but origin that u hid the DM
+// room (room as u sees it): they hide it too and get room_removed.
+func (h *hub) publishHidden(u chat.User, room chat.Room, origin *conn) {
+	ev := busEvent{Kind: evRemoved, Room: room.Name, RoomObj: &room}
+	h.from(&ev, origin)
+	publishEvent(h.s.bus, h.s.log, userTopic(u.ID), ev)
+}

@@ -46,6 +46,13 @@ func init() {
 		protocol.TypeMarkRead:      (*request).markRead,
 		protocol.TypeReact:         (*request).react,
 		protocol.TypeSearch:        (*request).search,
+
+		protocol.TypeListPublicRooms: (*request).listPublicRooms,
+		protocol.TypeSetTopic:        (*request).setTopic,
+		protocol.TypeMembers:         (*request).members,
+		protocol.TypeSetRole:         (*request).setRole,
+		protocol.TypeRemoveMember:    (*request).removeMember,
+		protocol.TypeArchiveRoom:     (*request).archiveRoom,
 	}
 }
 
@@ -222,11 +229,18 @@ func (s *Server) stored(m chat.Message) {
 // joinRoom serves join_room and change_room; both make the room the
 // connection's current one.
 func (req *request) joinRoom() (any, error) {
-	var p protocol.RoomRef
+	var p protocol.JoinRoom
 	if err := req.decode(&p); err != nil {
 		return nil, err
 	}
 	c := req.c
+	if !p.MayCreate() {
+		// Asked not to create: a room that does not exist is not_found, as
+		// is a private room one is not in (JoinRoom answers that too).
+		if _, err := c.s.store.Room(req.ctx, c.user.ID, p.Room); err != nil {
+			return nil, err
+		}
+	}
 	m, err := timed(c.s.metrics, "join_room", func() (chat.Membership, error) {
 		return c.s.store.JoinRoom(req.ctx, c.user.ID, p.Room)
 	})
@@ -267,12 +281,19 @@ func (req *request) leaveRoom() (any, error) {
 		return nil, err
 	}
 	c := req.c
-	if _, err := timed(c.s.metrics, "leave_room", func() (struct{}, error) {
-		return struct{}{}, c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
-	}); err != nil {
+	newOwner, err := timed(c.s.metrics, "leave_room", func() (chat.User, error) {
+		return c.s.store.LeaveRoom(req.ctx, c.user.ID, p.Room)
+	})
+	if err != nil {
 		return nil, err
 	}
 	h := c.s.hub
+	if newOwner.ID != "" {
+		h.publishMemberUpdated(p.Room, newOwner, chat.RoleOwner)
+	}
+	if chat.IsDMName(p.Room) {
+		return struct{}{}, req.hideDM(p.Room)
+	}
 	if r := c.removeRoom(p.Room); r != nil {
 		h.detach(c, r)
 	}
@@ -400,7 +421,7 @@ func (req *request) listRooms() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return protocol.RoomsAck{Rooms: c.s.withOnline(rooms)}, nil
+	return protocol.RoomsAck{Rooms: c.s.withOnline(shown(rooms))}, nil
 }
 
 // room reads one room as userID sees it.

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,6 +115,10 @@ type room struct {
 	mu        sync.Mutex // guards the following; held only to queue frames, never across a store call or a wait
 	conns     map[*conn]struct{}
 	delivered int64 // highest seq delivered to conns; written under deliverMu and mu
+	// hidden holds the attached connections whose user hid this DM, with
+	// the room as they last saw it: they get no events until its next
+	// message, which brings it back (see dmhide.go).
+	hidden map[*conn]chat.Room
 }
 
 // attach adds c to the room's local delivery. Under the room's lock it
@@ -145,6 +150,7 @@ func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
 	r.mu.Lock()
 	_, already := r.conns[c]
 	r.conns[c] = struct{}{}
+	delete(r.hidden, c) // joined again: shown
 	if onAttach != nil {
 		onAttach(r.delivered)
 	}
@@ -196,6 +202,7 @@ func (h *hub) detach(c *conn, r *room) {
 	r.mu.Lock()
 	_, ok := r.conns[c]
 	delete(r.conns, c)
+	delete(r.hidden, c)
 	r.mu.Unlock()
 	if ok {
 		h.release(r)
@@ -255,6 +262,9 @@ func (r *room) onBus(data []byte) {
 // the cursor past it; the caller holds deliverMu.
 func (r *room) deliver(data []byte, seq int64) {
 	r.mu.Lock()
+	if len(r.hidden) > 0 {
+		r.reviveLocked()
+	}
 	r.broadcastLocked(data, nil, frameMessage)
 	r.delivered = seq
 	r.mu.Unlock()
@@ -501,7 +511,11 @@ func (r *room) broadcastLocked(data []byte, want func(*conn) bool, kind frameKin
 	}
 	f := textFrame(data)
 	n := 0
+	someHidden := len(r.hidden) > 0 // only in a DM someone hid: no lookup per connection elsewhere
 	for c := range r.conns {
+		if _, hid := r.hidden[c]; someHidden && hid {
+			continue
+		}
 		if want == nil || want(c) {
 			c.queueFrame(f, kind)
 			n++
@@ -616,7 +630,7 @@ func (h *hub) onUserEvent(lu *localUser, data []byte) {
 	for _, c := range h.userConns(lu) {
 		switch ev.Kind {
 		case evAdded:
-			if ev.RoomObj == nil || origin(c) || c.hasRoom(ev.RoomObj.Name) {
+			if ev.RoomObj == nil || origin(c) || (c.hasRoom(ev.RoomObj.Name) && !h.isHidden(c, ev.RoomObj.Name)) {
 				continue
 			}
 			room := *ev.RoomObj
@@ -631,6 +645,12 @@ func (h *hub) onUserEvent(lu *localUser, data []byte) {
 			}
 		case evRemoved:
 			if origin(c) {
+				continue
+			}
+			if ev.RoomObj != nil { // a DM hidden, not left
+				if h.hide(c, *ev.RoomObj, math.MaxInt64) {
+					c.enqueueBytes(frame(protocol.TypeRoomRemoved, "", protocol.RoomRef{Room: ev.Room}))
+				}
 				continue
 			}
 			if r := c.removeRoom(ev.Room); r != nil {

@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/logout", s.authed(s.handleLogout))
 	mux.HandleFunc("GET /api/me", s.authed(s.handleMe))
 	mux.HandleFunc("GET /api/rooms", s.authed(s.handleRooms))
+	mux.HandleFunc("GET /api/rooms/public", s.authed(s.handleDirectory))
 	mux.HandleFunc("GET /api/rooms/{room}/messages", s.authed(s.handleHistory))
 	mux.HandleFunc("POST /api/rooms/{room}/messages", s.authed(s.handlePost))
 	mux.HandleFunc("GET /ws", s.handleWS)

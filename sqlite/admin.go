@@ -195,9 +195,16 @@ func (s *Store) SetRoomOwner(ctx context.Context, name, username string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET owner = ? WHERE name = ?`, u.ID, name); err != nil {
 			return err
 		}
-		if !a.Member {
-			_, err = addMember(ctx, tx, name, u.ID, a.LastSeq)
+		// The room changes hands: its other owners become members.
+		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE room = ? AND user_id <> ? AND role = ?`,
+			chat.RoleMember, name, u.ID, chat.RoleOwner); err != nil {
+			return err
 		}
+		if !a.Member {
+			_, err = addMember(ctx, tx, name, u.ID, a.LastSeq, chat.RoleOwner)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE room = ? AND user_id = ?`, chat.RoleOwner, name, u.ID)
 		return err
 	})
 }

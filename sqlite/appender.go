@@ -48,7 +48,7 @@ type writer struct {
 
 // insertMessage is all of an Append that succeeds, in one statement:
 // membership, as chat.Access.MayPost has it (the join finds no row for a
-// non-member or a missing room),
+// non-member or a missing room, the WHERE none for an archived room),
 // idempotency (ON CONFLICT DO NOTHING on the client id's unique index),
 // seq = last_seq + 1 (the trigger of migration 0002 moves last_seq) and the
 // sender's stored username. It returns no row if the message was not

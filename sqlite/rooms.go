@@ -16,20 +16,30 @@ func loadAccess(ctx context.Context, q querier, userID, name string) (chat.Acces
 	var (
 		a        = chat.Access{Exists: true}
 		lastRead sql.NullInt64
+		role     string
 	)
 	err := q.QueryRowContext(ctx,
-		`SELECT r.private, COALESCE(r.owner, ''), r.last_seq, m.last_read_seq, r.archived
+		`SELECT r.private, COALESCE(r.owner, ''), r.archived, r.last_seq, m.last_read_seq,
+			CASE WHEN m.user_id IS NULL THEN '' ELSE `+roleExpr+` END, `+hiddenExpr+`
 		 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
-		 WHERE r.name = ?`, userID, name).Scan(&a.Private, &a.Owner, &a.LastSeq, &lastRead, &a.Archived)
+		 WHERE r.name = ?`, userID, name).Scan(&a.Private, &a.Owner, &a.Archived, &a.LastSeq, &lastRead, &role, &a.Hidden)
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Access{}, nil
 	}
 	if err != nil {
 		return chat.Access{}, err
 	}
-	a.Member, a.LastRead = lastRead.Valid, lastRead.Int64
+	a.Member, a.LastRead, a.Role = lastRead.Valid, lastRead.Int64, role
 	return a, nil
 }
+
+// roleExpr is the role of membership m in room r. A NULL role is a row
+// written before roles existed (or by an older node): its member is an
+// owner if rooms.owner names them, as it was then.
+const roleExpr = `COALESCE(m.role, CASE WHEN m.user_id = r.owner THEN 'owner' ELSE 'member' END)`
+
+// hiddenExpr: the member m hid DM r, and no message came since.
+const hiddenExpr = `(m.hidden_seq IS NOT NULL AND r.last_seq <= m.hidden_seq)`
 
 // checkAccess is loadAccess for a request that rule, one of chat.Access's
 // (MayRead, MayPost), must let through.
@@ -48,13 +58,26 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	CASE WHEN m.last_read_seq IS NULL THEN 0 ELSE (
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND g.deleted = 0
-	) END, r.archived`
+	) END,
+	r.topic, r.member_count, r.archived,
+	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
+	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRoom(sc scanner) (chat.Room, error) {
-	var r chat.Room
-	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread, &r.Archived)
+	var (
+		r    chat.Room
+		last sql.NullInt64
+		hid  sql.NullBool
+	)
+	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
+		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &hid)
+	if last.Valid {
+		t := fromMillis(last.Int64)
+		r.LastActivity = &t
+	}
+	r.Hidden = hid.Bool
 	return r, err
 }
 
@@ -87,11 +110,11 @@ func unread(ctx context.Context, q querier, userID, room string, marker int64) (
 
 // addMember makes userID a member of room with the read marker at
 // lastRead; added is false if they already were one.
-func addMember(ctx context.Context, tx *sql.Tx, room, userID string, lastRead int64) (added bool, err error) {
+func addMember(ctx context.Context, tx *sql.Tx, room, userID string, lastRead int64, role string) (added bool, err error) {
 	res, err := tx.ExecContext(ctx,
-		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES (?, ?, ?, ?)
+		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at, role) VALUES (?, ?, ?, ?, ?)
 		 ON CONFLICT (room, user_id) DO NOTHING`,
-		room, userID, lastRead, toMillis(now()))
+		room, userID, lastRead, toMillis(now()), role)
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 		return false, errUserNotFound
 	}
@@ -130,13 +153,13 @@ func (s *Store) CreateRoom(ctx context.Context, userID, name string, private boo
 		if err := createRoom(ctx, tx, name, private, userID); err != nil {
 			return err
 		}
-		_, err := addMember(ctx, tx, name, userID, 0)
+		_, err := addMember(ctx, tx, name, userID, 0, chat.RoleOwner)
 		return err
 	})
 	if err != nil {
 		return chat.Room{}, err
 	}
-	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID}, nil
+	return chat.Room{Name: name, Private: private, Joined: true, Owner: userID, Role: chat.RoleOwner, MemberCount: 1}, nil
 }
 
 // JoinRoom makes userID a member of a public room, creating it if needed,
@@ -157,9 +180,13 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 			if err := createRoom(ctx, tx, name, false, userID); err != nil {
 				return err
 			}
-			m.Added, err = addMember(ctx, tx, name, userID, 0)
+			m.Added, err = addMember(ctx, tx, name, userID, 0, chat.RoleOwner)
 		case chat.JoinAdd:
-			m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq)
+			if m.Added, err = addMember(ctx, tx, name, userID, a.LastSeq, a.NewMemberRole(name)); err == nil && a.NewMemberRole(name) == chat.RoleOwner {
+				err = fixOwner(ctx, tx, name)
+			}
+		case chat.JoinShow:
+			err = showDM(ctx, tx, name, userID)
 		}
 		if err != nil {
 			return err
@@ -175,18 +202,45 @@ func (s *Store) JoinRoom(ctx context.Context, userID, name string) (chat.Members
 
 // LeaveRoom ends userID's membership of room name, as chat.Access.MayLeave
 // decides.
-func (s *Store) LeaveRoom(ctx context.Context, userID, name string) error {
-	return s.update(ctx, "leave room", func(tx *sql.Tx) error {
+func (s *Store) LeaveRoom(ctx context.Context, userID, name string) (newOwner chat.User, err error) {
+	err = s.update(ctx, "leave room", func(tx *sql.Tx) error {
+		newOwner = chat.User{}
 		a, err := loadAccess(ctx, tx, userID, name)
 		if err != nil {
 			return err
 		}
-		if leave, err := a.MayLeave(); !leave {
+		others := 0
+		if a.IsOwner() {
+			if others, err = countOwners(ctx, tx, name, userID); err != nil {
+				return err
+			}
+		}
+		step, handOver, err := a.Leave(name, others)
+		switch {
+		case err != nil || step == chat.LeaveNothing:
+			return err
+		case step == chat.LeaveHide:
+			_, err = tx.ExecContext(ctx, `UPDATE memberships SET hidden_seq = ? WHERE room = ? AND user_id = ?`,
+				a.LastSeq, name, userID)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE room = ? AND user_id = ?`, name, userID)
-		return err
+		if err := settleRoles(ctx, tx, name); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE room = ? AND user_id = ?`, name, userID); err != nil {
+			return err
+		}
+		if handOver {
+			if newOwner, err = handOverRoom(ctx, tx, name); err != nil {
+				return err
+			}
+		}
+		if chat.Ownable(name) {
+			return fixOwner(ctx, tx, name)
+		}
+		return nil
 	})
+	return newOwner, err
 }
 
 // Invite adds the user named username to the private room name, as
@@ -208,7 +262,7 @@ func (s *Store) Invite(ctx context.Context, userID, name, username string) (chat
 		if invitee, err = userByName(ctx, tx, username); err != nil {
 			return err
 		}
-		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq); err != nil {
+		if m.Added, err = addMember(ctx, tx, name, invitee.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
 		m.Room, err = roomView(ctx, tx, invitee.ID, name)
@@ -246,10 +300,13 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 			// written by something else.
 			return errors.New("dm room " + name + " is public")
 		}
-		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq); err != nil {
+		if _, err := addMember(ctx, tx, name, me.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
-		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq); err != nil {
+		if err := showDM(ctx, tx, name, me.ID); err != nil {
+			return err
+		}
+		if otherAdded, err = addMember(ctx, tx, name, other.ID, a.LastSeq, chat.RoleMember); err != nil {
 			return err
 		}
 		room, err = roomView(ctx, tx, userID, name)
@@ -287,10 +344,9 @@ func (s *Store) PublicRooms(ctx context.Context, userID string, limit int) ([]ch
 	var rooms []chat.Room
 	err := s.view(ctx, "public rooms", func(q querier) error {
 		rows, err := q.QueryContext(ctx,
-			`SELECT r.name, r.private, COALESCE(r.owner, ''), r.last_seq, FALSE, 0, r.archived
-			 FROM rooms r
-			 WHERE r.private = 0
-			   AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room = r.name AND m.user_id = ?)
+			`SELECT `+roomColumns+`
+			 FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = ?
+			 WHERE r.private = 0 AND m.user_id IS NULL
 			 ORDER BY r.name LIMIT ?`, userID, limit)
 		if err != nil {
 			return err

@@ -175,15 +175,15 @@ var leaveRoomTests = []test{
 	{"PublicNotMember", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
 		f.createRoom(alice, "lobby", false)
-		if err := f.s.LeaveRoom(f.ctx, bob.ID, "lobby"); err != nil {
+		if _, err := f.s.LeaveRoom(f.ctx, bob.ID, "lobby"); err != nil {
 			t.Errorf("leaving a public room one is not in: %v, want nil", err)
 		}
 	}},
 	{"PrivateNotMember", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
 		f.createRoom(alice, "secret", true)
-		err := f.s.LeaveRoom(f.ctx, bob.ID, "secret")
-		errMissing := f.s.LeaveRoom(f.ctx, bob.ID, "no-such-room")
+		_, err := f.s.LeaveRoom(f.ctx, bob.ID, "secret")
+		_, errMissing := f.s.LeaveRoom(f.ctx, bob.ID, "no-such-room")
 		checkSameNotFound(t, "LeaveRoom(bob, secret)", err, errMissing)
 	}},
 	{"Private", func(t *testing.T, f *fixture) {
@@ -330,36 +330,66 @@ var openDMTests = []test{
 		_, _, err = f.s.Append(f.ctx, chat.NewMessage{Room: dm, From: carol, Text: "let me in"})
 		checkErr(t, "Append(carol, dm)", err, chat.ErrNotFound)
 	}},
-	{"ReopenAfterLeave", func(t *testing.T, f *fixture) {
+	{"ComesBackAfterLeave", func(t *testing.T, f *fixture) {
+		// Leaving a DM hides it (issue 9): the other side can still write,
+		// and the next message brings it back with its unread count.
 		alice, bob := f.user("alice"), f.user("bob")
 		dm := f.openDM(alice, bob).Name
 		f.send(alice, dm, "one")
 		f.leave(bob, dm)
-		if _, ok := findRoom(f.rooms(bob), dm); ok {
-			t.Fatalf("bob's rooms after leaving the DM still include it")
+		if r, ok := findRoom(f.rooms(bob), dm); !ok || !r.Hidden || !r.Joined {
+			t.Fatalf("bob's rooms after hiding the DM: %+v (found %v), want it joined and hidden", r, ok)
 		}
+		f.leave(bob, dm) // hiding twice is no error
 		_, _, added, err := f.s.OpenDM(f.ctx, alice.ID, "bob")
 		if err != nil {
 			t.Fatalf("OpenDM again: %v", err)
 		}
-		if !added {
-			t.Errorf("OpenDM after bob left: otherAdded = false, want true")
+		if added {
+			t.Errorf("OpenDM after bob hid it: otherAdded = true, want false (he is still a member)")
 		}
-		if _, ok := findRoom(f.rooms(bob), dm); !ok {
-			t.Errorf("bob's rooms after the DM was reopened lack it")
+		if r, _ := findRoom(f.rooms(bob), dm); !r.Hidden {
+			t.Errorf("alice opening the DM showed it to bob without a message")
 		}
-		// The acting user is re-added too.
+		f.send(alice, dm, "two")
+		r, ok := findRoom(f.rooms(bob), dm)
+		if !ok || r.Hidden || r.Unread != 2 || r.LastSeq != 2 {
+			t.Errorf("bob's DM after a new message: %+v (found %v), want shown, unread 2, last seq 2", r, ok)
+		}
+		// The acting user shows it again by opening it.
 		f.leave(alice, dm)
 		room, _, added, err := f.s.OpenDM(f.ctx, alice.ID, "bob")
 		if err != nil {
-			t.Fatalf("OpenDM by alice after she left: %v", err)
+			t.Fatalf("OpenDM by alice after she hid it: %v", err)
 		}
-		if added || !room.Joined || room.LastSeq != 1 {
-			t.Errorf("OpenDM by alice after she left: room %+v, otherAdded %v; want joined, last seq 1, false", room, added)
+		if added || !room.Joined || room.Hidden || room.LastSeq != 2 {
+			t.Errorf("OpenDM by alice after she hid it: room %+v, otherAdded %v; want joined, shown, last seq 2, false", room, added)
 		}
-		f.send(alice, dm, "two")
+		// And by joining it.
+		f.leave(alice, dm)
+		if m := f.join(alice, dm); m.Added || m.Room.Hidden {
+			t.Errorf("JoinRoom(alice, dm) after hiding: %+v, want shown, not added", m)
+		}
+		f.send(alice, dm, "three")
 		msgs, _ := f.history(bob, dm, chat.HistoryQuery{})
-		checkSeqs(t, "bob's DM history", msgs, []int64{1, 2})
+		checkSeqs(t, "bob's DM history", msgs, []int64{1, 2, 3})
+	}},
+	{"HiddenStillReceives", func(t *testing.T, f *fixture) {
+		alice, bob := f.user("alice"), f.user("bob")
+		dm := f.openDM(alice, bob).Name
+		f.leave(alice, dm)
+		// Both hide it; a message from either side brings it back to both.
+		f.leave(bob, dm)
+		f.send(bob, dm, "still there?")
+		for _, u := range []chat.User{alice, bob} {
+			r, ok := findRoom(f.rooms(u), dm)
+			if !ok || r.Hidden {
+				t.Errorf("%s's DM after a message: %+v (found %v), want shown", u.Username, r, ok)
+			}
+		}
+		if r := f.room(alice, dm); r.Unread != 1 {
+			t.Errorf("alice's unread = %d, want 1", r.Unread)
+		}
 	}},
 }
 

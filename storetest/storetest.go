@@ -43,6 +43,11 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Invite", inviteTests},
 		{"OpenDM", openDMTests},
 		{"Rooms", roomsTests},
+		{"Directory", directoryTests},
+		{"Topic", topicTests},
+		{"Members", membersTests},
+		{"Roles", rolesTests},
+		{"Archive", archiveTests},
 		{"Append", appendTests},
 		{"History", historyTests},
 		{"MessagesAfter", messagesAfterTests},
@@ -109,11 +114,13 @@ func (f *fixture) join(u chat.User, room string) chat.Membership {
 	return m
 }
 
-func (f *fixture) leave(u chat.User, room string) {
+func (f *fixture) leave(u chat.User, room string) (newOwner chat.User) {
 	f.tb.Helper()
-	if err := f.s.LeaveRoom(f.ctx, u.ID, room); err != nil {
+	newOwner, err := f.s.LeaveRoom(f.ctx, u.ID, room)
+	if err != nil {
 		f.tb.Fatalf("LeaveRoom(%s, %q): %v", u.Username, room, err)
 	}
+	return newOwner
 }
 
 func (f *fixture) invite(owner chat.User, room string, invitee chat.User) chat.Membership {
@@ -321,6 +328,9 @@ func diffMessage(got, want chat.Message) string {
 func checkRoom(tb testing.TB, what string, got, want chat.Room) {
 	tb.Helper()
 	got.MembersOnline, want.MembersOnline = 0, 0 // the server's, not the store's
+	// The fields of issue 9 have tests of their own (rooms9.go).
+	got.Topic, got.MemberCount, got.LastActivity, got.Archived, got.Role, got.Hidden = "", 0, nil, false, "", false
+	want.Topic, want.MemberCount, want.LastActivity, want.Archived, want.Role, want.Hidden = "", 0, nil, false, "", false
 	if got != want {
 		tb.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}
