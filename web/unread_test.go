@@ -67,3 +67,30 @@ func TestBrowserUnreadLineAndDrafts(t *testing.T) {
 	bob.waitJS("the draft after a reload", fmt.Sprintf(`document.getElementById('composer').value === %q`, draft), 10*time.Second)
 	bob.noProblems()
 }
+
+// TestBrowserMentionBadge: a room with an unread message that mentions the
+// user shows it in its badge, for sighted users and screen readers, until
+// the room is read.
+func TestBrowserMentionBadge(t *testing.T) {
+	_, alice, bob := pair(t, "")
+	bob.createPrivateRoom("elsewhere")
+	bob.openRoom("elsewhere")
+	alice.openRoom("general")
+	alice.send("plain news")
+	bob.waitJS("an unread badge", `document.querySelector('[data-room="general"] .badge')?.textContent === '1 unread'`, 10*time.Second)
+	if eval[bool](bob, `document.querySelector('[data-room="general"] .badge').classList.contains('mention')`) {
+		t.Error("a message that does not mention bob marked the badge as a mention")
+	}
+	alice.send("@bob can you look?")
+	bob.waitJS("the mention badge", `(() => {
+		const b = document.querySelector('[data-room="general"] .badge');
+		return !!b && b.classList.contains('mention') && b.textContent === '2 unread, mentioning you';
+	})()`, 10*time.Second)
+	bob.openRoom("general")
+	bob.waitJS("the badge to clear", `document.querySelector('[data-room="general"] .badge')?.hidden === true`, 10*time.Second)
+	bob.openRoom("elsewhere")
+	if eval[bool](bob, `document.querySelector('[data-room="general"] .badge').classList.contains('mention')`) {
+		t.Error("the mention badge stayed after general was read")
+	}
+	bob.noProblems()
+}

@@ -34,7 +34,8 @@ test('resetState forgets the user but not that a welcome was seen', () => {
 
 test('upsertRoom derives the read marker from last_seq and unread', () => {
   const r = upsertRoom({ name: 'general', last_seq: 10, unread: 3, members_online: 2 });
-  assert.deepEqual(r, { name: 'general', private: false, lastSeq: 10, unread: 3, readSeq: 7, membersOnline: 2 });
+  assert.deepEqual(r, { name: 'general', private: false, lastSeq: 10, unread: 3, mentions: 0, readSeq: 7, membersOnline: 2 });
+  assert.equal(upsertRoom({ name: 'team', last_seq: 4, unread: 2, mentions: 1 }).mentions, 1);
   // A later view with nothing unread keeps a marker that was further on.
   applyReadMarker(r, 10);
   const again = upsertRoom({ name: 'general', last_seq: 9, unread: 0 });

@@ -83,6 +83,11 @@ export function handleEvent(type, p) {
   }
 }
 
+/** mentionsMe reports whether the server recorded m as mentioning the user. */
+function mentionsMe(m) {
+  return !!state.me && (m.mention_room === true || (Array.isArray(m.mentions) && m.mentions.includes(state.me.id)));
+}
+
 function onNewMessage(m) {
   if (!m || !m.room || !state.rooms.has(m.room)) return;
   const mine = isMine(m);
@@ -95,7 +100,10 @@ function onNewMessage(m) {
     // Read only if it can be seen: not while the user is scrolled up in
     // history (the jump button and the badge tell them it is there).
     if (m.room === state.current && viewing() && store && store.loaded && isNearBottom()) scheduleMarkRead(m.room);
-    else room.unread += 1;
+    else {
+      room.unread += 1;
+      if (mentionsMe(m)) room.mentions = (room.mentions || 0) + 1;
+    }
   }
   if (!mine) announce(m);
   if (m.room === state.current) {

@@ -29,11 +29,13 @@ async function markRead(name) {
   if (!seq || (seq <= room.readSeq && room.unread === 0)) return;
   room.readSeq = Math.max(room.readSeq, seq);
   room.unread = 0; // optimistic; the ack has the server's count
+  room.mentions = 0;
   scheduleRender({ sidebar: true });
   try {
     const ack = await conn.request('mark_read', { room: name, seq });
     if (ack && ack.room === name && Number.isFinite(ack.unread)) {
       applyReadMarker(room, Number(ack.seq) || seq, Number(ack.unread));
+      if (Number.isFinite(ack.mentions)) room.mentions = ack.mentions;
       scheduleRender({ sidebar: true });
     }
   } catch {

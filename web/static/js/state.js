@@ -87,6 +87,7 @@ export function upsertRoom(r) {
     private: !!r.private || isDM(r.name),
     lastSeq,
     unread,
+    mentions: Math.max(0, Number(r.mentions) || 0), // unread messages that mention the user
     readSeq: Math.max(old ? old.readSeq : 0, lastSeq - unread),
     membersOnline: Number(r.members_online) || 0,
   };

@@ -72,6 +72,11 @@ function roomItem(r) {
   btn.dataset.unread = String(r.unread);
   badge.hidden = r.unread === 0;
   badge.firstChild.textContent = r.unread > 99 ? '99+' : String(r.unread);
+  // A room with unread messages that mention the user says so: "@" before
+  // the count, and in what a screen reader reads.
+  const mentioned = r.unread > 0 && r.mentions > 0;
+  badge.classList.toggle('mention', mentioned);
+  badge.lastChild.textContent = mentioned ? ' unread, mentioning you' : ' unread';
   btn.classList.toggle('has-unread', r.unread > 0);
   if (r.name === state.current) btn.setAttribute('aria-current', 'page');
   else btn.removeAttribute('aria-current');
