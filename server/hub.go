@@ -181,7 +181,7 @@ func (r *room) init() {
 	if err != nil {
 		r.err = err
 		r.deliverMu.Unlock()
-		r.h.unsubscribe(sub, roomTopic(r.name)) // not under deliverMu: a blocked handler holds the subscription
+		unsubscribe(r.h.s.log, sub, roomTopic(r.name)) // not under deliverMu: a blocked handler holds the subscription
 		return
 	}
 	r.sub = sub
@@ -220,7 +220,7 @@ func (h *hub) release(r *room) {
 	}
 	h.mu.Unlock()
 	if last && r.sub != nil {
-		h.unsubscribe(r.sub, roomTopic(r.name))
+		unsubscribe(h.s.log, r.sub, roomTopic(r.name))
 	}
 }
 
@@ -602,7 +602,7 @@ func (h *hub) unregister(c *conn, lu *localUser) {
 	}
 	h.mu.Unlock()
 	if sub != nil {
-		h.unsubscribe(sub, userTopic(lu.id))
+		unsubscribe(h.s.log, sub, userTopic(lu.id))
 	}
 }
 

@@ -66,9 +66,7 @@ func startPresence(node string, bus chat.Bus, log *slog.Logger, every time.Durat
 func (p *presence) stop() {
 	close(p.done)
 	p.wg.Wait()
-	if err := p.sub.Unsubscribe(); err != nil {
-		p.log.Warn("bus unsubscribe failed", "topic", presenceTopic, "err", err)
-	}
+	unsubscribe(p.log, p.sub, presenceTopic)
 }
 
 // online returns how many members of room are online.
