@@ -251,7 +251,7 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		return nil
 	}
 	switch {
-	case oldSeq == nil && seq == nil && a.MayPost() != nil: // archived: a resend is still answered
+	case oldSeq == nil && seq == nil && a.Archived: // a resend is still answered, a new message is not
 		r.msg, r.err = chat.Message{}, a.MayPost()
 	case seq != nil:
 		r.msg.Seq, r.msg.From.Username, r.created = *seq, *username, true
