@@ -91,6 +91,9 @@ type Message struct {
 	Reactions   []Reaction `json:"reactions,omitempty"`    // history only, as the reader sees them
 	Mentions    []string   `json:"mentions,omitempty"`     // IDs of the members the text names
 	MentionRoom bool       `json:"mention_room,omitempty"` // the text's @room counts
+
+	// Issue 9: the files the message carries, in the order it named them.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Thread is set on a reply that Append has just stored: its thread's
 	// Replies after it, for the server to tell the room.
 	Thread *Replies `json:"-"`

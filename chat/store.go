@@ -24,6 +24,9 @@ type NewMessage struct {
 	ClientMsgID string // optional; unique per (room, sender) when set
 	SentAt      time.Time
 	ReplyTo     int64 // optional: the seq of a message of Room that this answers
+	// Attachments are ids of files From uploaded to Room and has not sent
+	// yet (see FileStore); with any, Text may be empty.
+	Attachments []string
 }
 
 // HistoryQuery selects a page of a room's messages.
@@ -145,6 +148,8 @@ type Revocation struct {
 //   - Errors carry chat codes (ErrNotFound, ErrConflict, ...); a failure to
 //     reach the database is ErrUnavailable.
 type Store interface {
+	FileStore
+
 	// CreateUser creates an account and makes it a member of General, with
 	// its read marker at General's last seq. ErrConflict if the name is taken.
 	CreateUser(ctx context.Context, username, passwordHash string) (User, error)

@@ -56,8 +56,13 @@ const lockRooms = `SELECT FROM rooms WHERE name = ANY($1) ORDER BY name FOR NO K
 // A reply ($7 not NULL) joins the thread of the message it names (p), and
 // is stored only if that message exists (parent_ok).
 //
+// A message with files ($8 not NULL) is stored only if every one is an
+// unattached upload of the sender to the room (f); att attaches them. Two
+// messages naming one file are of one room, whose lock makes them take
+// turns: the second sees the first's files attached.
+//
 // Parameters: room, user id, message id, text, client id or NULL, sent_at,
-// the seq a reply names or NULL.
+// the seq a reply names or NULL, the ids of the files or NULL.
 const appendMessage = `WITH a AS (
 	SELECT r.private, m.user_id IS NOT NULL AS member, r.archived
 	FROM rooms r LEFT JOIN memberships m ON m.room = r.name AND m.user_id = $2
@@ -68,19 +73,29 @@ const appendMessage = `WITH a AS (
 	SELECT g.seq, g.id, g.text, g.sent_at, g.edited_at, g.deleted, g.reply_to, g.mentions, g.mention_room
 	FROM messages g
 	WHERE g.room = $1 AND g.user_id = $2 AND g.client_msg_id = $5
+), f AS (
+	SELECT $8::text[] IS NULL OR (SELECT COUNT(*) FROM files
+		WHERE id = ANY($8::text[]) AND room = $1 AND uploader = $2 AND seq IS NULL) = cardinality($8::text[]) AS ok
 ), r AS (
 	UPDATE rooms SET last_seq = last_seq + 1
 	WHERE name = $1 AND EXISTS (SELECT FROM a WHERE member AND NOT archived) AND NOT EXISTS (SELECT FROM old)
-		AND ($7 IS NULL OR EXISTS (SELECT FROM p))
+		AND ($7 IS NULL OR EXISTS (SELECT FROM p)) AND (SELECT ok FROM f)
 	RETURNING last_seq
 ), ins AS (
 	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at, reply_to)
 	SELECT $1, r.last_seq, $3, $2, $4, $5, $6, (SELECT root FROM p) FROM r
 	RETURNING seq, reply_to
+), att AS (
+	UPDATE files SET seq = r.last_seq, pos = array_position($8::text[], files.id) - 1
+	FROM r WHERE files.id = ANY($8::text[]) AND files.room = $1 AND files.uploader = $2 AND files.seq IS NULL
+	RETURNING ` + attachmentJSON + ` AS j, files.pos
 )
 SELECT a.private, a.member, a.archived, (SELECT username FROM users WHERE id = $2),
 	ins.seq, old.seq, old.id, old.text, old.sent_at, old.edited_at, old.deleted,
-	$7 IS NULL OR EXISTS (SELECT FROM p), COALESCE(ins.reply_to, old.reply_to), old.mentions, old.mention_room
+	$7 IS NULL OR EXISTS (SELECT FROM p), COALESCE(ins.reply_to, old.reply_to), old.mentions, old.mention_room,
+	(SELECT ok FROM f),
+	COALESCE((SELECT json_agg(j ORDER BY pos) FROM att),
+		(SELECT json_agg(` + attachmentJSON + ` ORDER BY files.pos) FROM files WHERE files.room = $1 AND files.seq = old.seq))
 FROM (VALUES (1)) one
 LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 
@@ -173,7 +188,11 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		if r.nm.ReplyTo > 0 {
 			replyTo = &r.nm.ReplyTo
 		}
-		b.Queue(appendMessage, r.msg.Room, r.msg.From.ID, r.msg.ID, r.msg.Text, clientMsgID, r.msg.SentAt, replyTo)
+		var files []string // NULL, unless the message names files
+		if len(r.nm.Attachments) > 0 {
+			files = r.nm.Attachments
+		}
+		b.Queue(appendMessage, r.msg.Room, r.msg.From.ID, r.msg.ID, r.msg.Text, clientMsgID, r.msg.SentAt, replyTo, files)
 		// Mentions and a reply's thread summary go in the same batch, and
 		// only for the messages that need them; each finds nothing if the
 		// Append stored nothing.
@@ -238,10 +257,12 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		replyTo         *int64
 		oldMentions     []string
 		oldMentionRoom  *bool
+		filesOK         bool
+		files           []attachmentRow
 	)
 	if err := row.Scan(&private, &member, &archived, &username, &seq,
 		&oldSeq, &oldID, &oldText, &oldSentAt, &oldEditedAt, &oldDeleted, &parentOK, &replyTo,
-		&oldMentions, &oldMentionRoom); err != nil {
+		&oldMentions, &oldMentionRoom, &filesOK, &files); err != nil {
 		return err
 	}
 	a := chat.Access{Exists: private != nil, Private: private != nil && *private, Member: member != nil && *member,
@@ -258,13 +279,18 @@ func appendOutcome(row pgx.Row, r *appendReq) error {
 		if replyTo != nil {
 			r.msg.ReplyTo = *replyTo
 		}
+		r.msg.Attachments = attachments(files)
 	case oldSeq == nil && !parentOK:
 		r.msg, r.err = chat.Message{}, chat.ErrMessageNotFound
+		return nil
+	case oldSeq == nil && !filesOK:
+		r.msg, r.err = chat.Message{}, chat.ErrNotAttachable
 		return nil
 	case oldSeq != nil:
 		m := chat.Message{Room: r.msg.Room, Seq: *oldSeq, ID: *oldID, From: chat.User{ID: r.msg.From.ID, Username: *username},
 			Text: *oldText, ClientMsgID: r.msg.ClientMsgID, SentAt: fromDB(*oldSentAt), Deleted: *oldDeleted,
-			Mentions: oldMentions, MentionRoom: oldMentionRoom != nil && *oldMentionRoom}
+			Mentions: oldMentions, MentionRoom: oldMentionRoom != nil && *oldMentionRoom,
+			Attachments: attachments(files)}
 		if replyTo != nil {
 			m.ReplyTo = *replyTo
 		}

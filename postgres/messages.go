@@ -180,8 +180,10 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, lim
 		if err != nil {
 			return err
 		}
-		msgs, err = scanMessages(rows, min(limit, 64))
-		return err
+		if msgs, err = scanMessages(rows, min(limit, 64)); err != nil {
+			return err
+		}
+		return withAttachments(ctx, q, room, msgs)
 	})
 	if err != nil {
 		return nil, err
@@ -267,6 +269,10 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 		if _, err := tx.Exec(ctx,
 			`UPDATE messages SET deleted = true, text = '', deleted_at = $1 WHERE room = $2 AND seq = $3`,
 			toDB(at), room, seq); err != nil {
+			return err
+		}
+		// Its files go with it (issue 9).
+		if _, err := tx.Exec(ctx, `DELETE FROM files WHERE room = $1 AND seq = $2`, room, seq); err != nil {
 			return err
 		}
 		m.Deleted, m.Text = true, ""

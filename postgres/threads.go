@@ -142,7 +142,7 @@ func decorate(ctx context.Context, q querier, reader, room string, msgs []chat.M
 		return err
 	}
 	chat.Decorate(msgs, threads, reactions)
-	return nil
+	return withAttachments(ctx, q, room, msgs)
 }
 
 // React adds or removes userID's reaction, as chat.Access.MayReact

@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"encoding/json"
+	"strings"
+	"unicode"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -13,6 +15,9 @@ type SendMessage struct {
 	Text        string `json:"text"`
 	ClientMsgID string `json:"client_msg_id,omitempty"`
 	ReplyTo     int64  `json:"reply_to,omitempty"` // optional: the message this answers
+	// Attachments names files uploaded with POST /api/rooms/{room}/files
+	// (issue 9); with any, text may be empty.
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 // UnmarshalJSON accepts the object form and the seed's bare string.
@@ -40,6 +45,13 @@ func (p *SendMessage) Validate() error {
 	}
 	if err := chat.CheckReplyTo(p.ReplyTo); err != nil {
 		return err
+	}
+	if err := chat.CheckAttachments(p.Attachments); err != nil {
+		return err
+	}
+	if len(p.Attachments) > 0 && strings.TrimFunc(p.Text, unicode.IsSpace) == "" {
+		p.Text = "" // the files are the message
+		return nil
 	}
 	return chat.CheckText(p.Text)
 }

@@ -261,13 +261,26 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 		}
 		msg.ReplyTo, replyTo = root, root
 	}
+	if len(nm.Attachments) > 0 {
+		if err := attachable(ctx, s.w.conn, nm); err != nil {
+			if errors.Is(err, chat.ErrNotAttachable) {
+				return s.appendSlow(ctx, nm, err) // a resend's files are attached already
+			}
+			return chat.Message{}, false, err
+		}
+	}
 	err := s.w.insert.QueryRowContext(ctx, nm.Room, nm.From.ID, msg.ID, msg.Text, clientMsgID,
 		toMillis(msg.SentAt), replyTo).Scan(&msg.Seq, &msg.From.Username)
 	if errors.Is(err, sql.ErrNoRows) {
-		return s.appendSlow(ctx, nm)
+		return s.appendSlow(ctx, nm, nil)
 	}
 	if err != nil {
 		return chat.Message{}, false, err
+	}
+	if len(nm.Attachments) > 0 {
+		if err := attachFiles(ctx, s.w.conn, nm, &msg); err != nil {
+			return chat.Message{}, false, err
+		}
 	}
 	// The rest only for text with an @ and for replies: an ordinary
 	// message costs no more than the insert.
@@ -284,11 +297,13 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 	return msg, true, nil
 }
 
-// appendSlow finds out why insertMessage stored nothing: the sender may
-// not post to the room (chat.Access.MayPost says why), or the client id
-// was used before, in which case the first message is the answer (also in
-// an archived room, so that a resend is answered as the first send was).
-func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
+// appendSlow finds out why insertMessage stored nothing, or why the files
+// nm names were refused (refused, the answer if nothing else is): the
+// sender may not post to the room (chat.Access.MayPost says why), or the
+// client id was used before, in which case the first message, with its
+// files, is the answer (also in an archived room, so that a resend is
+// answered as the first send was).
+func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage, refused error) (chat.Message, bool, error) {
 	a, err := checkAccess(ctx, s.w.conn, nm.From.ID, nm.Room, chat.Access.MayRead)
 	if err != nil {
 		return chat.Message{}, false, err
@@ -297,12 +312,20 @@ func (s *Store) appendSlow(ctx context.Context, nm chat.NewMessage) (chat.Messag
 		m, err := scanMessage(s.w.conn.QueryRowContext(ctx,
 			selectMessage+`WHERE g.room = ? AND g.user_id = ? AND g.client_msg_id = ?`,
 			nm.Room, nm.From.ID, nm.ClientMsgID))
+		if err == nil {
+			msgs := []chat.Message{m}
+			err = withAttachments(ctx, s.w.conn, nm.Room, msgs)
+			m = msgs[0]
+		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return m, false, err
 		}
 	}
 	if err := a.MayPost(); err != nil {
 		return chat.Message{}, false, err
+	}
+	if refused != nil {
+		return chat.Message{}, false, refused
 	}
 	return chat.Message{}, false, fmt.Errorf("append to %s stored nothing, yet the sender is a member and the client id is new", nm.Room)
 }

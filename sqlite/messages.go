@@ -169,8 +169,10 @@ func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, lim
 		if err != nil {
 			return err
 		}
-		msgs, err = scanMessages(rows, min(limit, 64))
-		return err
+		if msgs, err = scanMessages(rows, min(limit, 64)); err != nil {
+			return err
+		}
+		return withAttachments(ctx, q, room, msgs)
 	})
 	if err != nil {
 		return nil, err
@@ -256,6 +258,10 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, room string, seq int6
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE messages SET deleted = 1, text = '', deleted_at = ? WHERE room = ? AND seq = ?`,
 			toMillis(at), room, seq); err != nil {
+			return err
+		}
+		// Its files go with it (issue 9).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE room = ? AND seq = ?`, room, seq); err != nil {
 			return err
 		}
 		m.Deleted, m.Text = true, ""
