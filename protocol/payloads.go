@@ -232,6 +232,7 @@ type Limits struct {
 	MaxFrameBytes     int64   `json:"max_frame_bytes"`
 	MaxTextChars      int     `json:"max_text_chars"`
 	MessagesPerSecond float64 `json:"messages_per_second"`
+	MaxUploadBytes    int64   `json:"max_upload_bytes"` // issue 9: one file's
 }
 
 // Welcome is the first frame of every connection.

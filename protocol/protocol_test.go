@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,16 @@ func TestSendMessagePayload(t *testing.T) {
 		{"negative reply_to", `{"room":"general","text":"x","reply_to":-1}`, SendMessage{}, chat.CodeBadRequest},
 		{"text wrong type", `{"room":"general","text":5}`, SendMessage{}, chat.CodeBadRequest},
 		{"number payload", `42`, SendMessage{}, chat.CodeBadRequest},
+		{"files without text", `{"room":"general","text":" ","attachments":["f_aaaaaaaaaaaaaaaa"]}`,
+			SendMessage{Room: "general", Attachments: []string{"f_aaaaaaaaaaaaaaaa"}}, ""},
+		{"files and text", `{"room":"general","text":"see","attachments":["f_aaaaaaaaaaaaaaaa","f_bbbbbbbbbbbbbbbb"]}`,
+			SendMessage{Room: "general", Text: "see", Attachments: []string{"f_aaaaaaaaaaaaaaaa", "f_bbbbbbbbbbbbbbbb"}}, ""},
+		{"no text, no files", `{"room":"general","text":"","attachments":[]}`, SendMessage{}, chat.CodeBadRequest},
+		{"not a file id", `{"room":"general","text":"x","attachments":["../x"]}`, SendMessage{}, chat.CodeBadRequest},
+		{"a file twice", `{"room":"general","attachments":["f_aaaaaaaaaaaaaaaa","f_aaaaaaaaaaaaaaaa"]}`, SendMessage{}, chat.CodeBadRequest},
+		{"too many files", `{"room":"general","attachments":["f_aaaaaaaaaaaaaaaa","f_aaaaaaaaaaaaaaab","f_aaaaaaaaaaaaaaac",
+			"f_aaaaaaaaaaaaaaad","f_aaaaaaaaaaaaaaae","f_aaaaaaaaaaaaaaaf","f_aaaaaaaaaaaaaaag","f_aaaaaaaaaaaaaaah",
+			"f_aaaaaaaaaaaaaaai","f_aaaaaaaaaaaaaaaj","f_aaaaaaaaaaaaaaak"]}`, SendMessage{}, chat.CodeBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +81,7 @@ func TestSendMessagePayload(t *testing.T) {
 			if code := chat.ErrorCode(err); code != tt.wantCode {
 				t.Fatalf("code = %q, want %q (err %v)", code, tt.wantCode, err)
 			}
-			if err == nil && got != tt.want {
+			if err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})

@@ -96,7 +96,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, id identity)
 		s.writeError(w, r, err)
 		return
 	}
-	m, err := s.send(r.Context(), id.user, p.Room, p.Text, p.ClientMsgID)
+	m, err := s.send(r.Context(), id.user, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

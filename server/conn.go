@@ -641,6 +641,7 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 			MaxFrameBytes:     cfg.MaxFrameBytes,
 			MaxTextChars:      chat.MaxTextChars,
 			MessagesPerSecond: cfg.RateLimit,
+			MaxUploadBytes:    cfg.MaxUploadBytes,
 		},
 	}, nil
 }

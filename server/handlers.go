@@ -131,7 +131,7 @@ func (c *conn) sendPipelined(env protocol.Envelope) {
 	c.sending.Add(1)
 	s := c.s
 	start := time.Now()
-	nm := chat.NewMessage{Room: p.Room, From: c.user, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: start, ReplyTo: p.ReplyTo}
+	nm := newMessage(c.user, p, start)
 	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
 		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
 		err = s.metrics.failures.failed("append", err)
@@ -170,7 +170,7 @@ func (req *request) sendMessage() (any, error) {
 	if p.Room == "" {
 		p.Room = req.c.current
 	}
-	m, err := req.c.s.sendReply(req.ctx, req.c.user, p.Room, p.Text, p.ClientMsgID, p.ReplyTo)
+	m, err := req.c.s.send(req.ctx, req.c.user, p)
 	if err != nil {
 		return nil, err
 	}
@@ -180,12 +180,7 @@ func (req *request) sendMessage() (any, error) {
 // send is the path by which messages enter over HTTP, and over a
 // WebSocket when the store cannot pipeline: rate limit, store, then bus.
 // The message is acknowledged only once Append has committed it.
-func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsgID string) (chat.Message, error) {
-	return s.sendReply(ctx, from, room, text, clientMsgID, 0)
-}
-
-// sendReply is send for a message that may answer message replyTo (0: none).
-func (s *Server) sendReply(ctx context.Context, from chat.User, room, text, clientMsgID string, replyTo int64) (chat.Message, error) {
+func (s *Server) send(ctx context.Context, from chat.User, p protocol.SendMessage) (chat.Message, error) {
 	if err := s.allowSend(from); err != nil {
 		return chat.Message{}, err
 	}
@@ -194,9 +189,7 @@ func (s *Server) sendReply(ctx context.Context, from chat.User, room, text, clie
 		created bool
 	}
 	res, err := timed(s.metrics, "append", func() (result, error) {
-		m, created, err := s.store.Append(ctx, chat.NewMessage{
-			Room: room, From: from, Text: text, ClientMsgID: clientMsgID, SentAt: time.Now(), ReplyTo: replyTo,
-		})
+		m, created, err := s.store.Append(ctx, newMessage(from, p, time.Now()))
 		return result{m, created}, err
 	})
 	if err != nil {
@@ -206,6 +199,12 @@ func (s *Server) sendReply(ctx context.Context, from chat.User, room, text, clie
 		s.stored(res.m)
 	}
 	return res.m, nil
+}
+
+// newMessage is what from's send_message p asks the store to append.
+func newMessage(from chat.User, p protocol.SendMessage, at time.Time) chat.NewMessage {
+	return chat.NewMessage{Room: p.Room, From: from, Text: p.Text, ClientMsgID: p.ClientMsgID, SentAt: at,
+		ReplyTo: p.ReplyTo, Attachments: p.Attachments}
 }
 
 // allowSend applies the per-user rate limit.

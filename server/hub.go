@@ -54,7 +54,7 @@ type hub struct {
 	poller      *poller // nil: every connection has a goroutine that reads it
 	nextFlusher atomic.Uint32
 
-	revocations sync.WaitGroup // the goroutine that polls for revoked sessions
+	pollers sync.WaitGroup // the goroutines that poll the store: revoked sessions, old uploads
 }
 
 type localUser struct {
@@ -92,8 +92,9 @@ func newHub(s *Server) (*hub, error) {
 		return nil, err
 	}
 	h.presence = p
-	h.revocations.Add(1)
+	h.pollers.Add(2)
 	go h.watchRevocations()
+	go h.sweepUploads()
 	return h, nil
 }
 
@@ -754,7 +755,7 @@ func (h *hub) shutdown(ctx context.Context) error {
 		}
 	}
 	h.presence.stop()
-	h.revocations.Wait()
+	h.pollers.Wait()
 	for _, f := range h.flushers {
 		f.stop()
 	}

@@ -38,7 +38,7 @@ const revocationBatch = 100
 // so handling a revocation twice, or one from before the node started,
 // does no harm: the poll starts from the oldest one the store keeps.
 func (h *hub) watchRevocations() {
-	defer h.revocations.Done()
+	defer h.pollers.Done()
 	t := time.NewTicker(revocationPoll)
 	defer t.Stop()
 	// A store that stalls must not hold up a shutdown for its timeout.

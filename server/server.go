@@ -91,6 +91,9 @@ type Config struct {
 	// it is alive; a node not heard from for three of them is presumed
 	// gone and its users offline. Default 5 s.
 	NodeHeartbeat time.Duration
+	// MaxUploadBytes bounds one uploaded file; default
+	// chat.DefaultMaxUploadBytes (25 MiB).
+	MaxUploadBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -112,6 +115,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.BadFrameWindow, DefaultBadFrameWindow)
 	setDefault(&c.SessionTTL, DefaultSessionTTL)
 	setDefault(&c.NodeHeartbeat, DefaultNodeHeartbeat)
+	setDefault(&c.MaxUploadBytes, chat.DefaultMaxUploadBytes)
 	setDefault(&c.Flushers, runtime.GOMAXPROCS(0))
 }
 

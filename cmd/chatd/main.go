@@ -88,6 +88,7 @@ type config struct {
 	pingInterval   time.Duration
 	pongWait       time.Duration
 	maxFrameBytes  int64
+	maxUploadBytes int64
 	writeDelay     time.Duration
 	pprofAddr      string
 	tlsCert        string
@@ -120,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.pingInterval, "ping-interval", server.DefaultPingInterval, "interval between WebSocket pings")
 	fs.DurationVar(&c.pongWait, "pong-wait", server.DefaultPongWait, "close a connection whose pong is this late")
 	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
+	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", chat.DefaultMaxUploadBytes, "largest file a user may upload (bytes)")
 	fs.DurationVar(&c.writeDelay, "write-delay", 0, "how long a flusher gathers frames before writing them (0: no wait)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (loopback only, e.g. 127.0.0.1:6060); off when empty")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS and WSS with this certificate (PEM, chain included); re-read on SIGHUP")
@@ -152,6 +154,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("--ping-interval and --pong-wait must be positive")
 	case c.maxFrameBytes < 1024:
 		return c, errors.New("--max-frame-bytes must be at least 1024")
+	case c.maxUploadBytes < 1:
+		return c, errors.New("--max-upload-bytes must be at least 1")
 	case c.writeDelay < 0 || c.writeDelay > time.Second:
 		return c, errors.New("--write-delay must be between 0 and 1s")
 	case c.pprofAddr != "" && !loopbackAddr(c.pprofAddr):
@@ -244,6 +248,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PongWait:       c.pongWait,
 		MaxFrameBytes:  c.maxFrameBytes,
 		WriteDelay:     c.writeDelay,
+		MaxUploadBytes: c.maxUploadBytes,
 	})
 	if err != nil {
 		return err
