@@ -7,10 +7,12 @@
 //   send.js          the outbox: sending in order, settling what the server has
 //   read.js          read markers
 //   composer.js      writing, editing and deleting one's own messages
+//   upload.js        files: attach, drop, paste, upload with progress (issue 9)
 //   forms.js         the sidebar's join, create, invite, message and leave
 //   auth.js          the sign-in screen and the session over HTTP
 //   render.js        draws what changed, once per microtask, from state:
-//   view-sidebar.js, view-header.js, view-messages.js  (they only read state)
+//   view-sidebar.js, view-header.js, view-messages.js  (they only read state),
+//   view-attachments.js (a message's files, the upload tray)
 //   notices.js, drawer.js, dom.js  small DOM helpers
 //
 // The DOM-free logic (state.js, store.js, outbox.js, backoff.js, sync.js,
@@ -51,6 +53,11 @@
 //   #history-status  "Loading…" / "This is the start of #room"; #empty-room
 //   #typing     "alice is typing…"
 //   #composer (textarea), #send, #char-count (shown from 3500 chars; .over past 4000),
+//   #attach (opens #file-input), #upload-tray li.upload[data-status=uploading|done|failed]
+//               with progress.upload-progress, .upload-error, button.upload-retry/.upload-remove;
+//               #main.dropping while files are dragged over it
+//   .msg .attachments a.att-image[data-file-id] > img (thumbnail; opens the full image),
+//               a.att-file[data-file-id] (.att-name, .att-size; downloads)
 //   #composer-error (role=alert)
 //   #jump-latest  "New messages ↓" when scrolled up
 //   #me-name, #logout
@@ -79,6 +86,7 @@ import { setComposerError, clearNotices } from './notices.js';
 import { openDrawer, closeDrawer, drawerOpen } from './drawer.js';
 import { renderMe, resetHeader } from './view-header.js';
 import { resetSidebar } from './view-sidebar.js';
+import { wireUploads, resetUploads } from './upload.js';
 import { resetMessages, onNeedOlder, isNearBottom, hideJumpLatest, showJumpLatest, LOAD_OLDER_PX } from './view-messages.js';
 
 // ---------------------------------------------------------------- boot
@@ -150,6 +158,7 @@ function resetAll() {
   resetEvents();
   resetRead();
   resetSend();
+  resetUploads();
   resetRooms();
   resetState();
   resetHeader();
@@ -234,6 +243,7 @@ function wireStaticHandlers() {
   });
   composer.addEventListener('input', onComposerInput);
 
+  wireUploads();
   wireMessages();
   wireWindow();
 }

@@ -10,6 +10,7 @@ import { scheduleRender } from './render.js';
 import { queueMessage, TOO_BIG } from './send.js';
 import { setComposerError } from './notices.js';
 import { messageElement } from './view-messages.js';
+import { uploading, readyFiles, takeFiles } from './upload.js';
 import { $ } from './dom.js';
 
 const TYPING_SEND_EVERY_MS = 3000;
@@ -78,7 +79,12 @@ export function restoreDraft(room) {
 export function submitComposer() {
   const ta = $('composer');
   const text = ta.value;
-  if (isBlank(text)) return;
+  if (state.current && uploading(state.current)) {
+    setComposerError('A file is still uploading: send once it is ready.');
+    return;
+  }
+  const files = state.current ? readyFiles(state.current) : [];
+  if (isBlank(text) && files.length === 0) return;
   if (!state.current) {
     setComposerError('Join a room first.');
     return;
@@ -98,7 +104,8 @@ export function submitComposer() {
   state.lastTypingSent = 0;
   autosize();
   updateCounter();
-  queueMessage(text);
+  queueMessage(isBlank(text) ? '' : text, files);
+  takeFiles(state.current);
 }
 
 export function onComposerInput() {

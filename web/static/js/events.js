@@ -26,6 +26,7 @@ export function handleWelcome(w) {
   if (w.user) state.me = w.user;
   if (w.limits && w.limits.max_text_chars > 0) state.maxChars = w.limits.max_text_chars;
   if (w.limits && w.limits.max_frame_bytes > 0) state.maxFrameBytes = w.limits.max_frame_bytes;
+  if (w.limits && w.limits.max_upload_bytes > 0) state.maxUploadBytes = w.limits.max_upload_bytes;
   state.welcomed = true;
   state.inflight.clear();
   state.lastTypingSent = 0;

@@ -70,8 +70,9 @@ export class Outbox {
   }
 
   /** add queues a message; it returns the entry. */
-  add(room, text, { now = Date.now(), id = newClientMsgId() } = {}) {
+  add(room, text, { now = Date.now(), id = newClientMsgId(), files = [] } = {}) {
     const entry = { clientMsgId: id, room, text, createdAt: now, state: 'pending' };
+    if (files.length) entry.files = files; // attachments uploaded already (issue 9)
     this.load();
     this.entries.push(entry);
     if (this.entries.length > MAX_ENTRIES) this.entries.splice(0, this.entries.length - MAX_ENTRIES);

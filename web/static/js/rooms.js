@@ -14,6 +14,7 @@ import { saveDraft, restoreDraft } from './composer.js';
 import { closeDrawer, isNarrow } from './drawer.js';
 import { $ } from './dom.js';
 import { stickToBottom } from './view-messages.js';
+import { renderUploads } from './upload.js';
 
 const PAGE = 50;
 const WHO_REFRESH_MS = 30000;
@@ -53,6 +54,7 @@ export function setCurrent(name, { quiet = false } = {}) {
   if (!quiet) setComposerError('');
   if (name) writePref('room', name);
   scheduleRender({ sidebar: true, header: true, messages: true, typing: true });
+  renderUploads(); // the tray shows the uploads of the room shown
 }
 
 /** openRoom shows a room the user is in and fetches what it needs. */

@@ -44,10 +44,10 @@ export function settleHeld() {
   }
 }
 
-export function queueMessage(text) {
+export function queueMessage(text, files = []) {
   const room = state.current;
   if (!room || !state.outbox) return;
-  state.outbox.add(room, text);
+  state.outbox.add(room, text, { files });
   stickToBottom();
   scheduleRender({ messages: true });
   flushOutbox();
@@ -77,6 +77,7 @@ export async function flushOutbox() {
 
 async function sendEntry(e) {
   const payload = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
+  if (Array.isArray(e.files) && e.files.length) payload.attachments = e.files.map((f) => f.id);
   if (!fitsFrame('send_message', payload, state.maxFrameBytes)) {
     // Sending it would get the connection closed (1009) and be retried
     // forever, holding up every message behind it.

@@ -5,6 +5,7 @@
 
 import { RoomStore, countUnread } from './store.js';
 import { MAX_TEXT_CHARS, DEFAULT_MAX_FRAME_BYTES, isDM, dmPeer } from './format.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from './files.js';
 
 function initialState() {
   return {
@@ -14,6 +15,7 @@ function initialState() {
     current: null, // the room shown
     maxChars: MAX_TEXT_CHARS,
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES, // one file's (issue 9)
     outbox: null, // Outbox of this user's unacked messages
     inflight: new Set(), // client_msg_ids being sent on this connection
     presence: new Map(), // room -> {count, users: Map(id -> user)}

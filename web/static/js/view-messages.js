@@ -9,6 +9,7 @@ import { state, isMine, online, roomTitlePrefix } from './state.js';
 import { $, reconcile, actionButton } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
 import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
+import { attachmentsView, attachmentsSig } from './view-attachments.js';
 
 export const NEAR_BOTTOM_PX = 80;
 /** LOAD_OLDER_PX: closer than this to the top, older messages are fetched. */
@@ -225,7 +226,7 @@ function messageItem(m, cont) {
   const own = isMine(m);
   const editing = state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
   const confirming = !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
-  const sig = [m.text, m.deleted, m.edited_at, cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
+  const sig = [m.text, m.deleted, m.edited_at, attachmentsSig(m.attachments), cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
   let li = msgEls.get(m.seq);
   if (li && li._sig === sig) return li;
   const focusedAction = li && li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
@@ -267,6 +268,8 @@ function messageItem(m, cont) {
     body.append(editBox(editing));
   } else {
     body.append(m.deleted ? textSpan('This message was deleted.') : richText(m.text));
+    const files = m.deleted ? null : attachmentsView(m.attachments);
+    if (files) body.append(files);
     if (m.edited_at && !m.deleted) {
       const ed = document.createElement('span');
       ed.className = 'edited';
@@ -430,7 +433,7 @@ function renderPending() {
     main.className = 'msg-main';
     const body = document.createElement('div');
     body.className = 'msg-body';
-    body.append(textSpan(e.text), st);
+    body.append(textSpan(e.text || (e.files || []).map((f) => f.name).join(', ')), st);
     main.append(messageHead(state.me.username, false), body);
     li.append(avatar(state.me.username), main);
     items.push(li);
