@@ -31,7 +31,9 @@ export function announce(m) {
   const region = $('live-region');
   const p = document.createElement('p');
   const who = (m.from && m.from.username) || 'someone';
-  const text = m.text.length > 300 ? `${m.text.slice(0, 300)}…` : m.text;
+  let text = m.text.length > 300 ? `${m.text.slice(0, 300)}…` : m.text;
+  const files = Array.isArray(m.attachments) ? m.attachments.length : 0;
+  if (files) text = `${text}${text ? ' ' : ''}(${files === 1 ? `file ${m.attachments[0].name}` : `${files} files`})`;
   p.textContent = inCurrent ? `${who}: ${text}` : `New direct message from ${who}: ${text}`;
   region.append(p);
   while (region.children.length > 5) region.firstChild.remove();
