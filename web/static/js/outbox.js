@@ -27,7 +27,7 @@ export class Outbox {
   constructor(storage, key) {
     this.storage = storage;
     this.key = key;
-    /** @type {{clientMsgId:string, room:string, text:string, createdAt:number, state:string, error?:string}[]} */
+    /** @type {{clientMsgId:string, room:string, text:string, replyTo?:number, createdAt:number, state:string, error?:string}[]} */
     this.entries = [];
     this.load();
   }
@@ -54,7 +54,7 @@ export class Outbox {
         typeof e.text === 'string' && !seen.has(e.clientMsgId);
       if (ok) seen.add(e.clientMsgId);
       return ok;
-    }).map((e) => ({ ...e, state: e.state === 'failed' ? 'failed' : 'pending' }));
+    }).map((e) => ({ ...e, replyTo: validReplyTo(e.replyTo), state: e.state === 'failed' ? 'failed' : 'pending' }));
     this.entries.sort((a, b) => (a.createdAt || 0) - (b.createdAt || 0));
     return this.entries;
   }
@@ -69,9 +69,12 @@ export class Outbox {
     }
   }
 
-  /** add queues a message; it returns the entry. */
-  add(room, text, { now = Date.now(), id = newClientMsgId() } = {}) {
-    const entry = { clientMsgId: id, room, text, createdAt: now, state: 'pending' };
+  /**
+   * add queues a message (a reply to the thread of seq replyTo, if given);
+   * it returns the entry.
+   */
+  add(room, text, { now = Date.now(), id = newClientMsgId(), replyTo } = {}) {
+    const entry = { clientMsgId: id, room, text, replyTo: validReplyTo(replyTo), createdAt: now, state: 'pending' };
     this.load();
     this.entries.push(entry);
     if (this.entries.length > MAX_ENTRIES) this.entries.splice(0, this.entries.length - MAX_ENTRIES);
@@ -123,6 +126,13 @@ export class Outbox {
     this.entries = [];
     this.save();
   }
+}
+
+// validReplyTo keeps a reply's thread seq, and drops anything else (a
+// corrupt or hand-edited entry is then sent as an ordinary message rather
+// than refused forever). JSON leaves the undefined out.
+function validReplyTo(v) {
+  return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
 /**

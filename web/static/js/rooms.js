@@ -44,6 +44,8 @@ export function setCurrent(name, { quiet = false } = {}) {
   // Keep the draft of the room we leave.
   if (state.current) saveDraft(state.current);
   state.current = name;
+  // A thread belongs to its room, as in other chat apps: another room closes it.
+  if (state.thread && state.thread.room !== name) state.thread = null;
   state.editing = null;
   state.confirmDelete = null;
   state.loadingOlder = false;
@@ -52,7 +54,7 @@ export function setCurrent(name, { quiet = false } = {}) {
   restoreDraft(name);
   if (!quiet) setComposerError('');
   if (name) writePref('room', name);
-  scheduleRender({ sidebar: true, header: true, messages: true, typing: true });
+  scheduleRender({ sidebar: true, header: true, messages: true, typing: true, thread: true });
 }
 
 /** openRoom shows a room the user is in and fetches what it needs. */
