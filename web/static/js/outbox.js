@@ -135,6 +135,13 @@ function validReplyTo(v) {
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
+/** sendPayload is the send_message payload of an outbox entry (a reply carries reply_to). */
+export function sendPayload(e) {
+  const p = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
+  if (e.replyTo > 0) p.reply_to = e.replyTo;
+  return p;
+}
+
 /**
  * classifySendError says what to do with an outbox entry whose send failed:
  * 'retry' keeps it pending (the server may take it later), 'fail' shows it

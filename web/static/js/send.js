@@ -7,7 +7,7 @@
 
 import { state, noteMessage, isMine } from './state.js';
 import { conn, connected } from './client.js';
-import { classifySendError } from './outbox.js';
+import { classifySendError, sendPayload } from './outbox.js';
 import { backoffDelay } from './backoff.js';
 import { fitsFrame, errorText } from './format.js';
 import { scheduleRender } from './render.js';
@@ -77,13 +77,6 @@ export async function flushOutbox() {
   } finally {
     flushing = false;
   }
-}
-
-/** sendPayload is the send_message payload of an outbox entry. */
-export function sendPayload(e) {
-  const p = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
-  if (e.replyTo > 0) p.reply_to = e.replyTo;
-  return p;
 }
 
 async function sendEntry(e) {

@@ -3,6 +3,7 @@
 // no I/O here (node tests import it directly).
 
 import { RoomStore } from './store.js';
+import { parse } from './markdown.js';
 
 /** MAX_REPLY_USERS is how many latest repliers a summary names. */
 export const MAX_REPLY_USERS = 3;
@@ -83,8 +84,24 @@ export function addReplies(thread, msgs) {
   return n;
 }
 
-/** excerpt is the start of a text on one line, for a reply's pointer to its thread. */
+/**
+ * excerpt is the start of a message on one line, as it reads (its
+ * Markdown left out), for a reply's pointer to its thread.
+ */
 export function excerpt(text, max = 80) {
-  const one = String(text || '').replace(/\s+/g, ' ').trim();
+  const one = plain(parse(String(text || ''))).replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+// plain is the text of Markdown nodes without their markup.
+function plain(nodes) {
+  let s = '';
+  for (const n of nodes) {
+    if (n.type === 'mention') s += `@${n.name}`;
+    else if (n.type === 'br') s += ' ';
+    else if (typeof n.text === 'string') s += n.text;
+    else if (n.children) s += plain(n.children);
+    if (n.type === 'p' || n.type === 'li' || n.type === 'quote' || (n.type === 'code' && 'lang' in n)) s += ' '; // blocks
+  }
+  return s;
 }

@@ -182,7 +182,9 @@ function renderMessages() {
       nodes.push(line);
       prev = null;
     }
-    nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted));
+    // A reply starts a group of its own, so its pointer to the thread
+    // reads under its author's name.
+    nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted && !(m.reply_to > 0)));
     prev = m;
   }
   newLine = line;
