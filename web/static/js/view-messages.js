@@ -379,8 +379,15 @@ function threadSummary(replies) {
   const view = document.createElement('span');
   view.className = 'thread-view';
   view.textContent = 'View thread';
-  b.append(faces, count, view);
-  b.setAttribute('aria-label', `${repliesText(replies)}${names.length ? ` from ${names.join(', ')}` : ''}. View thread`);
+  // The name is what it shows, and then who replied last, for screen
+  // readers (the faces say it to the eye).
+  b.append(faces, count, ' ', view);
+  if (names.length) {
+    const who = document.createElement('span');
+    who.className = 'visually-hidden';
+    who.textContent = `, latest from ${names.join(', ')}`;
+    b.append(who);
+  }
   return b;
 }
 
