@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,36 @@ func TestBrowserReactions(t *testing.T) {
 	bob.waitJS("the notice", `/already has 20 different reactions/.test(document.getElementById('composer-error').textContent) && !document.getElementById('composer-error').hidden`, 10*time.Second)
 	alice.noProblems()
 	bob.noProblems()
+}
+
+// TestBrowserReplyOffline: a reply written in the thread panel while the
+// server is down waits there, in the outbox, and goes out as a reply of
+// that thread once the server is back.
+func TestBrowserReplyOffline(t *testing.T) {
+	dir := t.TempDir()
+	srv, alice, bob := pair(t, dir)
+	alice.send("who is on call?")
+	bob.waitText("who is on call?", 10*time.Second)
+	bob.clickJS("bob's reply button", msgWith("who is on call?")+`?.querySelector('.msg-reply')`)
+	bob.waitJS("bob's thread panel", `!document.getElementById('thread-panel').hidden && document.getElementById('thread-count').textContent === 'No replies yet'`, 10*time.Second)
+
+	addr := stopServer(srv, bob)
+	bob.run(chromedp.SendKeys(chromedp.CSS("#thread-composer"), "me, this week"+kb.Enter))
+	bob.waitJS("the reply waiting in the panel", `[...document.querySelectorAll('#thread-pending li')].some(li =>
+		li.textContent.includes('me, this week') && li.textContent.includes('Waiting for connection'))`, 10*time.Second)
+	stored := eval[string](bob, `Object.entries(localStorage).find(([k]) => k.startsWith('chatd.outbox.'))?.[1] ?? ''`)
+	if !strings.Contains(stored, `"replyTo":1`) {
+		t.Errorf("the outbox holds %s, want the reply with its thread", stored)
+	}
+
+	startServer(t, dir, addr)
+	bob.waitOnline(20 * time.Second)
+	alice.waitOnline(20 * time.Second)
+	bob.waitJS("the reply sent, in bob's panel", `document.querySelectorAll('#thread-pending li').length === 0 &&
+		[...document.querySelectorAll('#thread-replies li.msg .text')].some(e => e.textContent === 'me, this week')`, 15*time.Second)
+	alice.waitJS("the count at alice", msgWith("who is on call?")+`?.querySelector('.thread-count')?.textContent === '1 reply'`, 15*time.Second)
+	alice.waitJS("the reply in alice's room, as a reply", `!!(`+msgWith("me, this week")+`?.querySelector('.reply-link'))`, 10*time.Second)
+	for _, p := range []*tab{alice, bob} {
+		p.noProblems("WebSocket connection to", "ERR_CONNECTION_REFUSED", "/api/me")
+	}
 }

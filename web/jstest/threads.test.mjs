@@ -1,7 +1,7 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  state, resetState, upsertRoom, getStore, noteMessage, heldCopies, heldMessage, applyReaction, applyReactAck, applyThreadUpdate,
+  state, resetState, upsertRoom, getStore, noteMessage, noteReplies, heldCopies, heldMessage, applyReaction, applyReactAck, applyThreadUpdate,
 } from '../static/js/state.js';
 import { rootOf, noteReply, applyThreadUpdated, repliesText, newThread, addReplies, excerpt } from '../static/js/thread.js';
 import {
@@ -189,4 +189,16 @@ test('a page brings a held message\'s summary and reactions; a live copy without
 test('excerpt reads the text without its Markdown', () => {
   assert.equal(excerpt('Release **v1.4** is `out`, see [notes](https://x.example) @bob'), 'Release v1.4 is out, see notes @bob');
   assert.equal(excerpt('> quoted\n- one\n- two'), 'quoted one two');
+});
+
+test('noteReplies counts replies caught up on after a reconnect, once', () => {
+  upsertRoom({ name: 'general', last_seq: 2 });
+  const store = getStore('general');
+  store.insertMany([msg(1, alice), msg(2, bob)]);
+  const missed = [msg(3, carol, { reply_to: 1 }), msg(4, bob), msg(5, bob, { reply_to: 1 })];
+  store.insertMany(missed);
+  noteReplies(missed);
+  noteReplies(missed); // the same page again (a retried catch-up)
+  assert.deepEqual(store.get(1).replies, { count: 2, last_seq: 5, users: [bob, carol] });
+  assert.equal(store.get(2).replies, undefined);
 });

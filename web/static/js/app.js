@@ -207,6 +207,16 @@ function safeStorage() {
 // some IMEs and assistive tools) sends the character as a separate event.
 let swallowEnter = false;
 
+// sendKey sends with submit on a plain Enter (Shift+Enter is a new line),
+// as both composers do; it reports whether it did.
+function sendKey(e, submit) {
+  if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return false;
+  e.preventDefault();
+  swallowEnter = true;
+  submit();
+  return true;
+}
+
 function wireStaticHandlers() {
   document.addEventListener('keypress', (e) => {
     if (swallowEnter && e.key === 'Enter') e.preventDefault();
@@ -239,11 +249,8 @@ function wireStaticHandlers() {
   $('composer-form').addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
   const composer = $('composer');
   composer.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
-      e.preventDefault();
-      swallowEnter = true;
-      submitComposer();
-    } else if (e.key === 'ArrowUp' && composer.value === '' && !e.shiftKey) {
+    if (sendKey(e, submitComposer)) return;
+    if (e.key === 'ArrowUp' && composer.value === '' && !e.shiftKey) {
       if (editLastOwn()) e.preventDefault();
     } else if (e.key === 'Escape') {
       setComposerError('');
@@ -363,7 +370,13 @@ function wireThread() {
   const panel = $('thread-panel');
   panel.addEventListener('click', (e) => {
     const b = e.target.closest('button');
-    if (!b) return;
+    if (!b) {
+      // As in the room: a tap shows a message's actions on touch screens.
+      const tapped = e.target.closest('.msg:not(.pending)');
+      for (const el of panel.querySelectorAll('.msg.selected')) if (el !== tapped) el.classList.remove('selected');
+      if (tapped && !window.getSelection().toString()) tapped.classList.toggle('selected');
+      return;
+    }
     if (b.id === 'thread-close') { closeThread(); return; }
     if (b.id === 'thread-older') { loadOlderReplies(); return; }
     if (b.closest('[data-client-msg-id]')) { onPendingClick(e); return; }
@@ -374,13 +387,7 @@ function wireThread() {
   });
   $('thread-form').addEventListener('submit', (e) => { e.preventDefault(); submitReply(); });
   const ta = $('thread-composer');
-  ta.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
-      e.preventDefault();
-      swallowEnter = true;
-      submitReply();
-    }
-  });
+  ta.addEventListener('keydown', (e) => sendKey(e, submitReply));
   ta.addEventListener('input', () => {
     ta.style.height = 'auto'; // CSSOM, allowed by the CSP
     ta.style.height = `${Math.min(ta.scrollHeight, Math.round(window.innerHeight * 0.3))}px`;

@@ -2,7 +2,7 @@
 // when a room is opened, older pages as the user scrolls up, what was
 // missed while disconnected (PROTOCOL.md §6), and who is online.
 
-import { state, getStore, upsertRoom, dropRoom, defaultRoom, applyWho } from './state.js';
+import { state, getStore, upsertRoom, dropRoom, defaultRoom, applyWho, noteReplies } from './state.js';
 import { conn, connected } from './client.js';
 import { catchUp, gapFillQuery } from './sync.js';
 import { isDM, errorText } from './format.js';
@@ -181,6 +181,7 @@ export async function recoverRoom(name, cursor) {
       onPage: (msgs) => {
         if (state.stores.get(name) !== store) return;
         store.insertMany(msgs);
+        noteReplies(msgs); // replies missed while away count in their threads
         settleOutboxFrom(msgs);
         if (name === state.current) scheduleRender({ messages: true });
       },

@@ -186,11 +186,22 @@ export function noteMessage(m) {
   if (store && (store.loaded || store.loading)) store.insert(m);
   if (m.reply_to > 0) {
     // A reply: its thread's summary counts it, and the thread shown gets it.
-    for (const root of heldCopies(m.room, m.reply_to)) noteReply(root, m);
+    noteReplies([m]);
     const t = state.thread;
     if (t && t.room === m.room && t.root === m.reply_to && (t.loaded || t.loading)) addReplies(t, [m]);
   }
   return room;
+}
+
+/**
+ * noteReplies counts the replies among msgs (live, or caught up on after
+ * a reconnect) in their threads' summaries; a reply already counted is not
+ * counted again.
+ */
+export function noteReplies(msgs) {
+  for (const m of msgs || []) {
+    if (m && m.reply_to > 0) for (const root of heldCopies(m.room, m.reply_to)) noteReply(root, m);
+  }
 }
 
 /**
