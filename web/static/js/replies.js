@@ -41,7 +41,9 @@ export function closeThread() {
   state.thread = null;
   setThreadError('');
   scheduleRender({ thread: true, messages: true });
-  const back = opener && opener.isConnected ? opener : $('composer');
+  // The button that opened it, unless it was drawn again since: then the
+  // room's composer.
+  const back = opener && opener.isConnected && opener !== document.body ? opener : $('composer');
   opener = null;
   setTimeout(() => back.focus(), 0);
 }
