@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // axePackage is the accessibility engine the audit runs: axe-core, from
@@ -190,6 +191,25 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#messages li.msg.own .msg-delete`)),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-delete-confirm`)))
 	desk.audit(src, "confirming a delete")
+
+	// Reactions, the emoji picker, and a thread with a reply: in the panel
+	// on the desktop, in a drawer on the phone.
+	desk.run(chromedp.Click(chromedp.CSS(`#messages .msg-delete-cancel`)))
+	desk.clickJS("the React button", msgWith("hello from carol")+`?.querySelector('.msg-react')`)
+	desk.waitJS("the picker", `!document.getElementById('emoji-picker').hidden`, 5*time.Second)
+	desk.audit(src, "the emoji picker")
+	desk.run(chromedp.Click(chromedp.CSS(`#emoji-picker [data-emoji="👍"]`)))
+	desk.waitJS("the reaction", `!!(`+msgWith("hello from carol")+`?.querySelector('.reaction.me'))`, 10*time.Second)
+	desk.clickJS("the Reply button", msgWith("hello from carol")+`?.querySelector('.msg-reply')`)
+	desk.run(chromedp.SendKeys(chromedp.CSS("#thread-composer"), "a reply"+kb.Enter))
+	desk.waitJS("the reply in the panel", `document.querySelectorAll('#thread-replies li.msg').length === 1`, 10*time.Second)
+	desk.audit(src, "a thread with a reply and reactions")
+	phone.clickJS("the thread summary", msgWith("hello from carol")+`?.querySelector('.thread-summary')`)
+	phone.waitJS("the thread drawer", `document.querySelectorAll('#thread-replies li.msg').length === 1 && document.getElementById('main').inert`, 10*time.Second)
+	time.Sleep(400 * time.Millisecond)
+	phone.audit(src, "the thread drawer")
+	phone.run(chromedp.KeyEvent(kb.Escape))
+	phone.waitJS("the thread drawer to close", `document.getElementById('thread-panel').hidden && !document.getElementById('main').inert`, 5*time.Second)
 
 	// A message that cannot be sent stays in the pending list, marked failed.
 	id := eval[string](phone, `fetch('/api/me').then(r => r.json()).then(b => b.user.id)`, chromedp.EvalAwaitPromise)

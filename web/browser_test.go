@@ -348,19 +348,6 @@ func TestBrowserTwoUsersChat(t *testing.T) {
 	if !own {
 		t.Error("alice's own message is not marked as hers")
 	}
-	if path := os.Getenv("CHATD_SCREENSHOT"); path != "" {
-		alice.send("Shall we ship the release today? The browser tests are green ✅")
-		bob.waitText("Shall we ship the release today? The browser tests are green ✅", 10*time.Second)
-		bob.send("Yes! I'll write the release notes.")
-		alice.waitText("Yes! I'll write the release notes.", 10*time.Second)
-		png, err := chromedp.Run(alice.ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	alice.noProblems()
 	bob.noProblems()
 }

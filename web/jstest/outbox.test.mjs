@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Outbox, newClientMsgId, classifySendError } from '../static/js/outbox.js';
+import { Outbox, newClientMsgId, classifySendError, sendPayload } from '../static/js/outbox.js';
 
 class MemoryStorage {
   constructor() { this.m = new Map(); }
@@ -102,4 +102,27 @@ test('client message ids are unique', () => {
 test('send errors: transient ones retry, others fail', () => {
   for (const c of ['disconnected', 'rate_limited', 'unavailable', 'internal', 'timeout']) assert.equal(classifySendError(c), 'retry', c);
   for (const c of ['too_large', 'bad_request', 'forbidden', 'not_found']) assert.equal(classifySendError(c), 'fail', c);
+});
+
+test('a reply keeps its thread across a reload, and is sent with reply_to', () => {
+  const st = new MemoryStorage();
+  const a = new Outbox(st, 'k');
+  a.add('general', 'yes', { id: 'r', now: 1, replyTo: 41 });
+  a.add('general', 'plain', { id: 'p', now: 2 });
+  const b = new Outbox(st, 'k');
+  assert.deepEqual(b.list().map((e) => e.replyTo), [41, undefined]);
+  assert.deepEqual(sendPayload(b.get('r')), { room: 'general', text: 'yes', client_msg_id: 'r', reply_to: 41 });
+  assert.deepEqual(sendPayload(b.get('p')), { room: 'general', text: 'plain', client_msg_id: 'p' });
+  assert.equal(JSON.parse(st.getItem('k'))[1].replyTo, undefined); // plain entries are stored as before
+});
+
+test('a stored reply_to that is not a positive integer is dropped, not sent', () => {
+  const st = new MemoryStorage();
+  st.setItem('k', JSON.stringify([
+    { clientMsgId: 'a', room: 'general', text: 'x', replyTo: '41', createdAt: 1 },
+    { clientMsgId: 'b', room: 'general', text: 'y', replyTo: -3, createdAt: 2 },
+    { clientMsgId: 'c', room: 'general', text: 'z', replyTo: 7, createdAt: 3 },
+  ]));
+  const o = new Outbox(st, 'k');
+  assert.deepEqual(o.list().map((e) => sendPayload(e).reply_to), [undefined, undefined, 7]);
 });

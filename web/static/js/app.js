@@ -8,15 +8,17 @@
 //   read.js          read markers
 //   composer.js      writing, editing and deleting one's own messages
 //   upload.js        files: attach, drop, paste, upload with progress (issue 9)
+//   replies.js       the thread panel: opening a thread, its replies, replying
+//   react.js         adding and removing one's reactions
 //   forms.js         the sidebar's join, create, invite, message and leave
 //   auth.js          the sign-in screen and the session over HTTP
 //   render.js        draws what changed, once per microtask, from state:
-//   view-sidebar.js, view-header.js, view-messages.js  (they only read state),
-//   view-attachments.js (a message's files, the upload tray)
-//   notices.js, drawer.js, dom.js  small DOM helpers
+//   view-sidebar.js, view-header.js, view-messages.js, view-thread.js,
+//   view-reactions.js, view-attachments.js  (they only read state)
+//   notices.js, drawer.js, picker.js, dom.js  small DOM helpers
 //
 // The DOM-free logic (state.js, store.js, outbox.js, backoff.js, sync.js,
-// format.js, conn.js) is unit-tested with `node --test web/jstest/`.
+// format.js, conn.js, thread.js, reactions.js) is unit-tested with `node --test web/jstest/`.
 //
 // Every piece of user content goes into the page with textContent or as an
 // attribute value, never as HTML. The page runs under a strict CSP: no inline
@@ -48,6 +50,14 @@
 //               .msg-delete-cancel; while editing: textarea.edit-input, .msg-edit-save,
 //               .msg-edit-cancel, .edit-error
 //               li.day-sep[data-day] day separators; li.gap-sep > button.gap-btn missed messages
+//               every message: button.msg-react (opens #emoji-picker), button.msg-reply (opens its thread);
+//               .reactions > button.reaction[data-emoji][aria-pressed] (.me when mine) with
+//               .reaction-count; a message with replies: button.thread-summary (.thread-count
+//               "3 replies"); a reply (li.msg.reply): button.reply-link to its thread
+//   #emoji-picker  button.emoji-choice[data-emoji]; Escape closes it
+//   #thread-panel[data-room][data-root]  (hidden when closed): #thread-close, #thread-root li.msg,
+//               #thread-count, #thread-older, #thread-replies li.msg[data-seq], #thread-pending,
+//               #thread-composer, #thread-send, #thread-error
 //   #pending-list li.msg.pending[data-client-msg-id] (not yet acked; .failed with
 //               button.pending-retry / button.pending-discard)
 //   #history-status  "Loading…" / "This is the start of #room"; #empty-room
@@ -65,7 +75,7 @@
 //   #live-region  aria-live announcements of new messages
 // document.title is "(N) chatd" with N the total unread count.
 
-import { state, resetState, online } from './state.js';
+import { state, resetState, online, heldMessage } from './state.js';
 import { ADDED } from './store.js';
 import { Outbox } from './outbox.js';
 import { Connection } from './conn.js';
@@ -78,6 +88,10 @@ import { handleWelcome, handleEvent, isOtherUser, resetEvents } from './events.j
 import { openRoom, setCurrent, loadOlder, fillGap, readPref, refreshPublicRooms, resetRooms } from './rooms.js';
 import { flushOutbox, settleHeld, resetSend } from './send.js';
 import { scheduleMarkRead, resetRead } from './read.js';
+import { openThread, closeThread, loadOlderReplies, submitReply } from './replies.js';
+import { react, toggleReaction } from './react.js';
+import { openPicker, closePicker, pickerOpen } from './picker.js';
+import { rootOf } from './thread.js';
 import {
   autosize, submitComposer, onComposerInput, editLastOwn, startEdit, cancelEdit, saveEdit, askDelete, cancelDelete, deleteMessage,
 } from './composer.js';
@@ -164,7 +178,9 @@ function resetAll() {
   resetHeader();
   resetSidebar();
   resetMessages();
+  closePicker(false);
   clearNotices();
+  $('thread-composer').value = '';
   $('composer').value = '';
   document.title = 'chatd';
 }
@@ -199,6 +215,16 @@ function safeStorage() {
 // some IMEs and assistive tools) sends the character as a separate event.
 let swallowEnter = false;
 
+// sendKey sends with submit on a plain Enter (Shift+Enter is a new line),
+// as both composers do; it reports whether it did.
+function sendKey(e, submit) {
+  if (e.key !== 'Enter' || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey || e.isComposing) return false;
+  e.preventDefault();
+  swallowEnter = true;
+  submit();
+  return true;
+}
+
 function wireStaticHandlers() {
   document.addEventListener('keypress', (e) => {
     if (swallowEnter && e.key === 'Enter') e.preventDefault();
@@ -231,11 +257,8 @@ function wireStaticHandlers() {
   $('composer-form').addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
   const composer = $('composer');
   composer.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
-      e.preventDefault();
-      swallowEnter = true;
-      submitComposer();
-    } else if (e.key === 'ArrowUp' && composer.value === '' && !e.shiftKey) {
+    if (sendKey(e, submitComposer)) return;
+    if (e.key === 'ArrowUp' && composer.value === '' && !e.shiftKey) {
       if (editLastOwn()) e.preventDefault();
     } else if (e.key === 'Escape') {
       setComposerError('');
@@ -259,7 +282,7 @@ function wireMessages() {
     const b = e.target.closest('button[data-action]');
     if (!b) {
       // Tapping a message shows its actions on touch screens (no hover there).
-      const tapped = e.target.closest('.msg.own');
+      const tapped = e.target.closest('.msg:not(.pending)');
       for (const el of messages.querySelectorAll('.msg.selected')) if (el !== tapped) el.classList.remove('selected');
       if (tapped && !window.getSelection().toString()) tapped.classList.toggle('selected');
       return;
@@ -270,6 +293,7 @@ function wireMessages() {
     const store = state.stores.get(state.current);
     const m = store && store.get(seq);
     if (!m) return;
+    if (messageAction(b, m, false)) return;
     switch (b.dataset.action) {
       case 'edit': startEdit(m); break;
       case 'edit-save': saveEdit(); break;
@@ -292,21 +316,8 @@ function wireMessages() {
     if (e.key === 'Escape') { e.preventDefault(); cancelEdit(); }
   });
 
-  $('pending-list').addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-action]');
-    const li = b && b.closest('[data-client-msg-id]');
-    if (!li || !state.outbox) return;
-    const id = li.dataset.clientMsgId;
-    if (b.dataset.action === 'retry') {
-      state.outbox.update(id, { state: 'pending', error: '' });
-      setComposerError('');
-      flushOutbox();
-    } else if (b.dataset.action === 'discard') {
-      state.outbox.remove(id);
-    }
-    scheduleRender({ messages: true });
-    $('composer').focus();
-  });
+  $('pending-list').addEventListener('click', onPendingClick);
+  wireThread();
 
   $('scroller').addEventListener('scroll', () => {
     if ($('scroller').scrollTop < LOAD_OLDER_PX) loadOlder();
@@ -325,12 +336,89 @@ function wireMessages() {
   });
 }
 
+// onPendingClick retries or discards an outbox entry that failed, in the
+// room's pending list or the thread panel's.
+function onPendingClick(e) {
+  const b = e.target.closest('button[data-action]');
+  const li = b && b.closest('[data-client-msg-id]');
+  if (!li || !state.outbox) return;
+  const id = li.dataset.clientMsgId;
+  const inThread = !!li.closest('#thread-panel');
+  if (b.dataset.action === 'retry') {
+    state.outbox.update(id, { state: 'pending', error: '' });
+    setComposerError('');
+    flushOutbox();
+  } else if (b.dataset.action === 'discard') {
+    state.outbox.remove(id);
+  }
+  scheduleRender({ messages: true });
+  $(inThread ? 'thread-composer' : 'composer').focus();
+}
+
+// messageAction handles the buttons every message has, in the room and in
+// the thread panel: reply, open its thread, react, toggle a reaction. It
+// reports whether b was one of them.
+function messageAction(b, m, inThread) {
+  switch (b.dataset.action) {
+    case 'reply': case 'open-thread':
+      openThread(m.room, rootOf(m));
+      return true;
+    case 'react':
+      if (pickerOpen()) closePicker(false);
+      else openPicker(b, (emoji) => react(m.room, m.seq, emoji, true, { inThread }));
+      return true;
+    case 'toggle-reaction':
+      toggleReaction(m.room, m.seq, b.dataset.emoji, { inThread });
+      return true;
+    default:
+      return false;
+  }
+}
+
+function wireThread() {
+  const panel = $('thread-panel');
+  panel.addEventListener('click', (e) => {
+    const b = e.target.closest('button');
+    if (!b) {
+      // As in the room: a tap shows a message's actions on touch screens.
+      const tapped = e.target.closest('.msg:not(.pending)');
+      for (const el of panel.querySelectorAll('.msg.selected')) if (el !== tapped) el.classList.remove('selected');
+      if (tapped && !window.getSelection().toString()) tapped.classList.toggle('selected');
+      return;
+    }
+    if (b.id === 'thread-close') { closeThread(); return; }
+    if (b.id === 'thread-older') { loadOlderReplies(); return; }
+    if (b.closest('[data-client-msg-id]')) { onPendingClick(e); return; }
+    const li = b.closest('li.msg');
+    const t = state.thread;
+    const m = li && t && heldMessage(t.room, Number(li.dataset.seq));
+    if (m && b.dataset.action) messageAction(b, m, true);
+  });
+  $('thread-form').addEventListener('submit', (e) => { e.preventDefault(); submitReply(); });
+  const ta = $('thread-composer');
+  ta.addEventListener('keydown', (e) => sendKey(e, submitReply));
+  ta.addEventListener('input', () => {
+    ta.style.height = 'auto'; // CSSOM, allowed by the CSP
+    ta.style.height = `${Math.min(ta.scrollHeight, Math.round(window.innerHeight * 0.3))}px`;
+  });
+  // Escape in the panel closes it (the picker takes its own Escape first).
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.defaultPrevented && !e.target.classList.contains('edit-input')) {
+      e.preventDefault();
+      closeThread();
+    }
+  });
+}
+
 function wireWindow() {
   $('sidebar-toggle').addEventListener('click', () => {
     if (drawerOpen()) closeDrawer();
     else openDrawer();
   });
-  $('scrim').addEventListener('click', closeDrawer);
+  $('scrim').addEventListener('click', () => {
+    if (drawerOpen()) closeDrawer();
+    else closeThread();
+  });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && drawerOpen()) {
       closeDrawer();

@@ -104,7 +104,7 @@ export function submitComposer() {
   state.lastTypingSent = 0;
   autosize();
   updateCounter();
-  queueMessage(isBlank(text) ? '' : text, files);
+  queueMessage(isBlank(text) ? '' : text, { files });
   takeFiles(state.current);
 }
 

@@ -23,3 +23,22 @@ export function closeDrawer() {
   $('scrim').hidden = true;
   $('main').inert = false;
 }
+
+// The thread panel sits beside the room on a wide window. On a narrower
+// one it slides over the room, and the rest of the page is inert while it
+// is open, as for the rooms drawer.
+const THREAD_OVERLAY = '(max-width: 1000px)';
+
+/** threadOverlays reports whether the thread panel covers the room. */
+export function threadOverlays() { return window.matchMedia(THREAD_OVERLAY).matches; }
+
+/** syncThreadDrawer lays the page out for the thread panel, open or not. */
+export function syncThreadDrawer(open) {
+  const app = $('app-view');
+  if (app.classList.contains('thread-open') === open && (!open || $('main').inert === threadOverlays())) return;
+  app.classList.toggle('thread-open', open);
+  const over = open && threadOverlays();
+  $('main').inert = over || drawerOpen();
+  $('sidebar').inert = over;
+  $('scrim').hidden = !(over || drawerOpen());
+}

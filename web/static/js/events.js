@@ -3,6 +3,7 @@
 
 import {
   state, upsertRoom, noteMessage, isMine, applyReadMarker, applyPresence, setTyping, defaultRoom,
+  applyReaction, applyThreadUpdate,
 } from './state.js';
 import { UPDATED } from './store.js';
 import { isDM, roomLabel, errorText } from './format.js';
@@ -12,6 +13,7 @@ import { settleOutbox, flushOutbox } from './send.js';
 import { scheduleMarkRead, viewing } from './read.js';
 import { announce, setComposerError, setSideStatus } from './notices.js';
 import { isNearBottom, showJumpLatest } from './view-messages.js';
+import { reloadThread } from './replies.js';
 
 const TYPING_SHOW_MS = 5000;
 
@@ -61,6 +63,7 @@ export function handleWelcome(w) {
   if (want) openRoom(want, { focus: focusComposer });
   else setCurrent(null);
 
+  reloadThread(); // replies, reactions and edits missed while away
   flushOutbox();
   refreshPublicRooms();
   scheduleRender({ sidebar: true, header: true, messages: true, conn: true });
@@ -74,6 +77,8 @@ export function handleEvent(type, p) {
     case 'presence': return onPresence(p);
     case 'typing': return onTyping(p);
     case 'read_marker': return onReadMarker(p);
+    case 'reaction': return applyReaction(p) && scheduleRender({ messages: p.room === state.current, thread: true });
+    case 'thread_updated': return applyThreadUpdate(p) && scheduleRender({ messages: p.room === state.current, thread: true });
     case 'room_added': return onRoomAdded(p);
     case 'room_removed': {
       const name = p && (typeof p.room === 'string' ? p.room : (p.room && p.room.name) || p.name);
@@ -107,6 +112,7 @@ function onNewMessage(m) {
     }
   }
   if (!mine) announce(m);
+  if (m.reply_to > 0) scheduleRender({ thread: true });
   if (m.room === state.current) {
     if (!mine && !isNearBottom()) showJumpLatest();
     scheduleRender({ messages: true, sidebar: true });
@@ -117,11 +123,26 @@ function onNewMessage(m) {
 
 function onMessageUpdated(m) {
   if (!m || !m.room) return;
-  const store = state.stores.get(m.room);
   // Only messages we hold: adding one here would leave a hole around it.
-  if (store && store.get(m.seq) && store.insert(m) === UPDATED) {
-    if (m.room === state.current) scheduleRender({ messages: true });
+  for (const store of storesOf(m.room)) {
+    if (store.get(m.seq) && store.insert(m) === UPDATED) scheduleRender({ messages: m.room === state.current, thread: true });
   }
+  const t = state.thread;
+  if (t && t.room === m.room && t.root === m.seq && t.rootMsg) {
+    Object.assign(t.rootMsg, m);
+    if (m.deleted) delete t.rootMsg.reactions;
+    scheduleRender({ thread: true });
+  }
+}
+
+// storesOf returns the stores that may hold a room's messages: the room's
+// own, and the thread panel's when it shows a thread of that room.
+function storesOf(room) {
+  const out = [];
+  const store = state.stores.get(room);
+  if (store) out.push(store);
+  if (state.thread && state.thread.room === room) out.push(state.thread.store);
+  return out;
 }
 
 function onMessageDeleted(p) {
@@ -133,6 +154,15 @@ function onMessageDeleted(p) {
   if (store && store.markDeleted(p.seq)) {
     if (state.editing && state.editing.room === p.room && state.editing.seq === p.seq) state.editing = null;
     if (p.room === state.current) scheduleRender({ messages: true });
+  }
+  const t = state.thread;
+  if (t && t.room === p.room) {
+    if (t.store.markDeleted(p.seq)) scheduleRender({ thread: true });
+    if (t.root === p.seq && t.rootMsg) {
+      Object.assign(t.rootMsg, { deleted: true, text: '' });
+      delete t.rootMsg.reactions;
+      scheduleRender({ thread: true });
+    }
   }
   scheduleRender({ sidebar: true });
 }

@@ -12,6 +12,13 @@ export function setComposerError(text) {
   el.hidden = !text;
 }
 
+/** setThreadError shows (or with '' clears) the thread panel's composer error. */
+export function setThreadError(text) {
+  const el = $('thread-error');
+  el.textContent = text;
+  el.hidden = !text;
+}
+
 let sideStatusTimer = null;
 
 /** setSideStatus reports the result of a sidebar form; kind is 'ok' or 'error'. */
@@ -44,4 +51,5 @@ export function clearNotices() {
   clearTimeout(sideStatusTimer);
   $('side-status').textContent = '';
   setComposerError('');
+  setThreadError('');
 }

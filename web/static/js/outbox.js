@@ -27,7 +27,7 @@ export class Outbox {
   constructor(storage, key) {
     this.storage = storage;
     this.key = key;
-    /** @type {{clientMsgId:string, room:string, text:string, createdAt:number, state:string, error?:string}[]} */
+    /** @type {{clientMsgId:string, room:string, text:string, replyTo?:number, createdAt:number, state:string, error?:string}[]} */
     this.entries = [];
     this.load();
   }
@@ -54,7 +54,7 @@ export class Outbox {
         typeof e.text === 'string' && !seen.has(e.clientMsgId);
       if (ok) seen.add(e.clientMsgId);
       return ok;
-    }).map((e) => ({ ...e, state: e.state === 'failed' ? 'failed' : 'pending' }));
+    }).map((e) => ({ ...e, replyTo: validReplyTo(e.replyTo), state: e.state === 'failed' ? 'failed' : 'pending' }));
     this.entries.sort((a, b) => (a.createdAt || 0) - (b.createdAt || 0));
     return this.entries;
   }
@@ -69,10 +69,13 @@ export class Outbox {
     }
   }
 
-  /** add queues a message; it returns the entry. */
-  add(room, text, { now = Date.now(), id = newClientMsgId(), files = [] } = {}) {
-    const entry = { clientMsgId: id, room, text, createdAt: now, state: 'pending' };
-    if (files.length) entry.files = files; // attachments uploaded already (issue 9)
+  /**
+   * add queues a message (a reply to the thread of seq replyTo, if given,
+   * with files uploaded already, issue 9); it returns the entry.
+   */
+  add(room, text, { now = Date.now(), id = newClientMsgId(), replyTo, files = [] } = {}) {
+    const entry = { clientMsgId: id, room, text, replyTo: validReplyTo(replyTo), createdAt: now, state: 'pending' };
+    if (files.length) entry.files = files;
     this.load();
     this.entries.push(entry);
     if (this.entries.length > MAX_ENTRIES) this.entries.splice(0, this.entries.length - MAX_ENTRIES);
@@ -124,6 +127,21 @@ export class Outbox {
     this.entries = [];
     this.save();
   }
+}
+
+// validReplyTo keeps a reply's thread seq, and drops anything else (a
+// corrupt or hand-edited entry is then sent as an ordinary message rather
+// than refused forever). JSON leaves the undefined out.
+function validReplyTo(v) {
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+/** sendPayload is the send_message payload of an outbox entry (a reply carries reply_to, files their ids). */
+export function sendPayload(e) {
+  const p = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
+  if (e.replyTo > 0) p.reply_to = e.replyTo;
+  if (Array.isArray(e.files) && e.files.length) p.attachments = e.files.map((f) => f.id);
+  return p;
 }
 
 /**

@@ -5,9 +5,10 @@ import { state } from './state.js';
 import { renderSidebar } from './view-sidebar.js';
 import { renderHeader, renderConn, renderTyping } from './view-header.js';
 import { renderMessagePane } from './view-messages.js';
+import { renderThread } from './view-thread.js';
 
 let queued = false;
-let flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+let flags = { sidebar: false, header: false, messages: false, conn: false, typing: false, thread: false };
 
 /** scheduleRender asks for the named parts to be drawn from state. */
 export function scheduleRender(want) {
@@ -19,12 +20,15 @@ export function scheduleRender(want) {
   Promise.resolve().then(() => {
     queued = false;
     const f = flags;
-    flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+    flags = { sidebar: false, header: false, messages: false, conn: false, typing: false, thread: false };
     if (!state.me) return;
     if (f.conn) renderConn();
     if (f.sidebar) renderSidebar();
     if (f.header) renderHeader();
     if (f.typing) renderTyping();
     if (f.messages) renderMessagePane();
+    // The thread panel shows messages of the room too (its outbox entries,
+    // edits): it is drawn with the messages.
+    if (f.thread || f.messages) renderThread();
   });
 }

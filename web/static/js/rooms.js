@@ -2,7 +2,7 @@
 // when a room is opened, older pages as the user scrolls up, what was
 // missed while disconnected (PROTOCOL.md §6), and who is online.
 
-import { state, getStore, upsertRoom, dropRoom, defaultRoom, applyWho } from './state.js';
+import { state, getStore, upsertRoom, dropRoom, defaultRoom, applyWho, noteReplies } from './state.js';
 import { conn, connected } from './client.js';
 import { catchUp, gapFillQuery } from './sync.js';
 import { isDM, errorText } from './format.js';
@@ -45,6 +45,8 @@ export function setCurrent(name, { quiet = false } = {}) {
   // Keep the draft of the room we leave.
   if (state.current) saveDraft(state.current);
   state.current = name;
+  // A thread belongs to its room, as in other chat apps: another room closes it.
+  if (state.thread && state.thread.room !== name) state.thread = null;
   state.editing = null;
   state.confirmDelete = null;
   state.loadingOlder = false;
@@ -53,7 +55,7 @@ export function setCurrent(name, { quiet = false } = {}) {
   restoreDraft(name);
   if (!quiet) setComposerError('');
   if (name) writePref('room', name);
-  scheduleRender({ sidebar: true, header: true, messages: true, typing: true });
+  scheduleRender({ sidebar: true, header: true, messages: true, typing: true, thread: true });
   renderUploads(); // the tray shows the uploads of the room shown
 }
 
@@ -181,6 +183,7 @@ export async function recoverRoom(name, cursor) {
       onPage: (msgs) => {
         if (state.stores.get(name) !== store) return;
         store.insertMany(msgs);
+        noteReplies(msgs); // replies missed while away count in their threads
         settleOutboxFrom(msgs);
         if (name === state.current) scheduleRender({ messages: true });
       },

@@ -7,12 +7,12 @@
 
 import { state, noteMessage, isMine } from './state.js';
 import { conn, connected } from './client.js';
-import { classifySendError } from './outbox.js';
+import { classifySendError, sendPayload } from './outbox.js';
 import { backoffDelay } from './backoff.js';
 import { fitsFrame, errorText } from './format.js';
 import { scheduleRender } from './render.js';
 import { scheduleMarkRead } from './read.js';
-import { setComposerError } from './notices.js';
+import { setComposerError, setThreadError } from './notices.js';
 import { stickToBottom } from './view-messages.js';
 
 export const TOO_BIG = 'Too large to send: it has too many special characters. Shorten it.';
@@ -26,7 +26,7 @@ let flushAttempt = 0;
 export function settleOutbox(clientMsgId) {
   if (state.outbox && state.outbox.remove(clientMsgId)) {
     state.inflight.delete(clientMsgId);
-    scheduleRender({ messages: true });
+    scheduleRender({ messages: true, thread: true });
   }
 }
 
@@ -44,11 +44,16 @@ export function settleHeld() {
   }
 }
 
-export function queueMessage(text, files = []) {
-  const room = state.current;
+/**
+ * queueMessage sends text (and files uploaded already) to the room shown,
+ * or as a reply to the thread replyTo of room; it goes through the outbox
+ * either way, so a message written offline is sent when the connection
+ * returns.
+ */
+export function queueMessage(text, { room = state.current, replyTo, files = [] } = {}) {
   if (!room || !state.outbox) return;
-  state.outbox.add(room, text, { files });
-  stickToBottom();
+  state.outbox.add(room, text, { replyTo, files });
+  if (!replyTo) stickToBottom();
   scheduleRender({ messages: true });
   flushOutbox();
 }
@@ -76,8 +81,7 @@ export async function flushOutbox() {
 }
 
 async function sendEntry(e) {
-  const payload = { room: e.room, text: e.text, client_msg_id: e.clientMsgId };
-  if (Array.isArray(e.files) && e.files.length) payload.attachments = e.files.map((f) => f.id);
+  const payload = sendPayload(e);
   if (!fitsFrame('send_message', payload, state.maxFrameBytes)) {
     // Sending it would get the connection closed (1009) and be retried
     // forever, holding up every message behind it.
@@ -97,7 +101,7 @@ async function sendEntry(e) {
     if (!state.outbox.has(e.clientMsgId)) return true; // settled meanwhile (live echo)
     if (classifySendError(err.code) === 'retry') {
       if (err.code !== 'disconnected') {
-        if (e.room === state.current) setComposerError(errorText(err));
+        showSendError(e, errorText(err));
         clearTimeout(flushTimer);
         flushTimer = setTimeout(flushOutbox, backoffDelay(flushAttempt++, { base: 1000, cap: 15000 }));
       }
@@ -105,10 +109,18 @@ async function sendEntry(e) {
       return false;
     }
     state.outbox.update(e.clientMsgId, { state: 'failed', error: errorText(err) });
-    if (e.room === state.current) setComposerError(errorText(err));
+    showSendError(e, errorText(err));
     scheduleRender({ messages: e.room === state.current });
     return true;
   }
+}
+
+// showSendError says why an entry was not sent where it was written: the
+// thread panel's composer for a reply to the thread shown, else the room's.
+function showSendError(e, text) {
+  const t = state.thread;
+  if (e.replyTo && t && t.room === e.room && t.root === e.replyTo) setThreadError(text);
+  else if (e.room === state.current) setComposerError(text);
 }
 
 function onAcked(m, entry) {
@@ -116,8 +128,8 @@ function onAcked(m, entry) {
   state.outbox.remove(entry.clientMsgId);
   // Writing in a room means having read it.
   if (m && m.room && noteMessage(m) && m.room === state.current) scheduleMarkRead(m.room);
-  if (entry.room === state.current) setComposerError('');
-  scheduleRender({ messages: entry.room === state.current, sidebar: true });
+  showSendError(entry, '');
+  scheduleRender({ messages: entry.room === state.current, sidebar: true, thread: !!entry.replyTo });
 }
 
 /** resetSend stops a retry that is waiting, on sign-out. */

@@ -6,6 +6,8 @@
 import { RoomStore, countUnread } from './store.js';
 import { MAX_TEXT_CHARS, DEFAULT_MAX_FRAME_BYTES, isDM, dmPeer } from './format.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from './files.js';
+import { noteReply, applyThreadUpdated, addReplies } from './thread.js';
+import { applyReactionEvent, fromServer } from './reactions.js';
 
 function initialState() {
   return {
@@ -25,6 +27,7 @@ function initialState() {
     drafts: new Map(), // room -> composer text left there
     editing: null, // {room, seq, draft, error, saving}
     confirmDelete: null, // {room, seq}
+    thread: null, // the thread shown in the side panel: thread.js newThread
     loadingOlder: false,
     historyNote: '', // what the history line says when nothing else applies (a failed load)
     publicRooms: [], // names of public rooms not joined, suggested by the join form
@@ -110,6 +113,7 @@ export function dropRoom(name) {
   state.presence.delete(name);
   state.drafts.delete(name);
   state.typing.delete(name);
+  if (state.thread && state.thread.room === name) state.thread = null;
   if (state.outbox) state.outbox.removeRoom(name);
 }
 
@@ -182,5 +186,69 @@ export function noteMessage(m) {
   // A store that is not loaded holds nothing yet; the newest page will
   // bring this message when the room is opened.
   if (store && (store.loaded || store.loading)) store.insert(m);
+  if (m.reply_to > 0) {
+    // A reply: its thread's summary counts it, and the thread shown gets it.
+    noteReplies([m]);
+    const t = state.thread;
+    if (t && t.room === m.room && t.root === m.reply_to && (t.loaded || t.loading)) addReplies(t, [m]);
+  }
   return room;
+}
+
+/**
+ * noteReplies counts the replies among msgs (live, or caught up on after
+ * a reconnect) in their threads' summaries; a reply already counted is not
+ * counted again.
+ */
+export function noteReplies(msgs) {
+  for (const m of msgs || []) {
+    if (m && m.reply_to > 0) for (const root of heldCopies(m.room, m.reply_to)) noteReply(root, m);
+  }
+}
+
+/**
+ * heldCopies returns every copy held of a message: the room's, the thread
+ * panel's (a reply), and the thread's first message fetched on its own.
+ */
+export function heldCopies(room, seq) {
+  const out = [];
+  const store = state.stores.get(room);
+  const a = store && store.get(seq);
+  if (a) out.push(a);
+  const t = state.thread;
+  if (t && t.room === room) {
+    const b = t.store.get(seq);
+    if (b) out.push(b);
+    if (t.root === seq && t.rootMsg && t.rootMsg !== a) out.push(t.rootMsg);
+  }
+  return out;
+}
+
+/** heldMessage returns a copy of a message, if one is held. */
+export function heldMessage(room, seq) {
+  return heldCopies(room, seq)[0];
+}
+
+/** applyReaction applies a reaction event; it reports whether a held message changed. */
+export function applyReaction(ev) {
+  if (!ev || !ev.room || !state.me) return false;
+  const copies = heldCopies(ev.room, ev.seq);
+  for (const m of copies) m.reactions = applyReactionEvent(m.reactions, ev, state.me.id);
+  return copies.length > 0;
+}
+
+/** applyReactAck takes a message's reactions from the ack of one's own react. */
+export function applyReactAck(ack) {
+  if (!ack || !ack.room) return false;
+  const copies = heldCopies(ack.room, ack.seq);
+  for (const m of copies) m.reactions = fromServer(ack.reactions);
+  return copies.length > 0;
+}
+
+/** applyThreadUpdate applies a thread_updated event to the thread's first message. */
+export function applyThreadUpdate(p) {
+  if (!p || !p.room) return false;
+  let changed = false;
+  for (const m of heldCopies(p.room, p.seq)) changed = applyThreadUpdated(m, p.replies) || changed;
+  return changed;
 }

@@ -25,6 +25,21 @@ export function isNewer(a, b) {
   return editedTime(b) > editedTime(a);
 }
 
+// adoptSummaries takes a thread summary and reactions that a page brings
+// for a message already held: a history page is their authority (events
+// may have been missed), while live messages carry neither and change
+// nothing. It reports a change.
+function adoptSummaries(have, msg) {
+  let changed = false;
+  for (const k of ['replies', 'reactions']) {
+    if (msg[k] !== undefined && JSON.stringify(msg[k]) !== JSON.stringify(have[k])) {
+      have[k] = msg[k];
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 export class RoomStore {
   constructor(room) {
     this.room = room;
@@ -64,8 +79,13 @@ export class RoomStore {
     if (!msg || msg.room !== this.room || !Number.isInteger(msg.seq) || msg.seq < 1) return DUPLICATE;
     const have = this.bySeq.get(msg.seq);
     if (have) {
-      if (!isNewer(have, msg)) return DUPLICATE;
+      if (!isNewer(have, msg)) {
+        if (!adoptSummaries(have, msg)) return DUPLICATE;
+        this.version++;
+        return UPDATED;
+      }
       Object.assign(have, msg);
+      if (have.deleted) delete have.reactions; // a deleted message shows none
       this.version++;
       return UPDATED;
     }
@@ -104,6 +124,7 @@ export class RoomStore {
     if (!have) return false;
     have.deleted = true;
     have.text = '';
+    delete have.reactions;
     this.version++;
     return true;
   }

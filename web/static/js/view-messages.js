@@ -5,11 +5,13 @@
 // the newest message unless the user has scrolled up, and keeps the first
 // visible message in place when older ones are added above.
 
-import { state, isMine, online, roomTitlePrefix } from './state.js';
+import { state, isMine, online, roomTitlePrefix, heldMessage } from './state.js';
 import { $, reconcile, actionButton } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
 import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
 import { attachmentsView, attachmentsSig } from './view-attachments.js';
+import { repliesText, excerpt } from './thread.js';
+import { reactionsBar, reactionsSig } from './view-reactions.js';
 
 export const NEAR_BOTTOM_PX = 80;
 /** LOAD_OLDER_PX: closer than this to the top, older messages are fetched. */
@@ -181,7 +183,9 @@ function renderMessages() {
       nodes.push(line);
       prev = null;
     }
-    nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted));
+    // A reply starts a group of its own, so its pointer to the thread
+    // reads under its author's name.
+    nodes.push(messageItem(m, groupsWith(prev, m) && !prev.deleted && !(m.reply_to > 0)));
     prev = m;
   }
   newLine = line;
@@ -222,20 +226,29 @@ function gapItem(gap, store) {
   return li;
 }
 
-function messageItem(m, cont) {
+/**
+ * messageItem is the list item of message m, kept in cache by seq and
+ * drawn again only when what it shows changed. In the thread panel
+ * (inThread) a message shows no thread pointer or summary and offers only
+ * reactions; in the room, every message can be replied to and reacted to,
+ * and one's own edited and deleted.
+ */
+export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) {
   const own = isMine(m);
-  const editing = state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
-  const confirming = !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
-  const sig = [m.text, m.deleted, m.edited_at, attachmentsSig(m.attachments), cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
-  let li = msgEls.get(m.seq);
+  const editing = !inThread && state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
+  const confirming = !inThread && !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
+  const pointer = !inThread && m.reply_to > 0 ? replyPointerText(m) : '';
+  const sig = [m.text, m.deleted, m.edited_at, attachmentsSig(m.attachments), cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming,
+    pointer, inThread ? '' : JSON.stringify(m.replies || null), reactionsSig(m)].join('\u0000');
+  let li = cache.get(m.seq);
   if (li && li._sig === sig) return li;
   const focusedAction = li && li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
   if (!li) {
     li = document.createElement('li');
-    msgEls.set(m.seq, li);
+    cache.set(m.seq, li);
   }
   li._sig = sig;
-  li.className = `msg${own ? ' own' : ''}${cont ? ' cont' : ''}${m.deleted ? ' deleted' : ''}`;
+  li.className = `msg${own ? ' own' : ''}${cont ? ' cont' : ''}${m.deleted ? ' deleted' : ''}${pointer ? ' reply' : ''}`;
   li.dataset.seq = String(m.seq);
   li.dataset.id = m.id || '';
   li.dataset.author = (m.from && m.from.username) || '';
@@ -264,6 +277,7 @@ function messageItem(m, cont) {
 
   const body = document.createElement('div');
   body.className = 'msg-body';
+  if (pointer) body.append(replyPointer(pointer));
   if (editing) {
     body.append(editBox(editing));
   } else {
@@ -280,12 +294,22 @@ function messageItem(m, cont) {
     }
   }
   main.append(head, body);
+  const bar = reactionsBar(m, state.me && state.me.id);
+  if (bar) main.append(bar);
+  if (!inThread && m.replies && m.replies.count > 0) main.append(threadSummary(m.replies));
   const parts = [contTime, avatar(author), main];
 
-  if (own && !m.deleted && !editing) {
+  if (!m.deleted && !editing) {
     const actions = document.createElement('div');
     actions.className = 'msg-actions';
-    if (confirming) {
+    const react = actionButton('msg-react', 'react', 'React', 'React to this message');
+    react.setAttribute('aria-haspopup', 'dialog');
+    react.setAttribute('aria-expanded', 'false');
+    if (inThread) {
+      actions.append(react);
+    } else if (!own) {
+      actions.append(react, actionButton('msg-reply', 'reply', 'Reply', 'Reply in thread'));
+    } else if (confirming) {
       const q = document.createElement('span');
       q.className = 'visually-hidden';
       q.textContent = 'Delete this message?';
@@ -294,6 +318,8 @@ function messageItem(m, cont) {
         actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
     } else {
       actions.append(
+        react,
+        actionButton('msg-reply', 'reply', 'Reply', 'Reply in thread'),
         actionButton('msg-edit', 'edit', 'Edit', 'Edit message'),
         actionButton('msg-delete', 'delete', 'Delete', 'Delete message'));
     }
@@ -316,7 +342,59 @@ function messageItem(m, cont) {
   return li;
 }
 
-function avatar(username) {
+// replyPointerText is what a reply in the room's stream says of its
+// thread: whose message it answers and how that began (Mattermost shows
+// replies in the channel this way), or only that it is a reply when that
+// message is not held.
+function replyPointerText(m) {
+  const root = heldMessage(m.room, m.reply_to);
+  if (!root) return 'Replied to a thread';
+  const who = (root.from && root.from.username) || 'someone';
+  if (root.deleted) return `Replied to a deleted message of ${who}`;
+  return `Replied to ${who}: ${excerpt(root.text, 60)}`;
+}
+
+function replyPointer(text) {
+  const b = actionButton('reply-link', 'open-thread', `↳ ${text}`, `${text} (open the thread)`);
+  b.title = 'Open the thread';
+  return b;
+}
+
+// threadSummary is the line under a message that has replies: the latest
+// repliers' avatars and the count, a button that opens the thread.
+function threadSummary(replies) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'thread-summary';
+  b.dataset.action = 'open-thread';
+  const names = (replies.users || []).map((u) => u.username);
+  const faces = document.createElement('span');
+  faces.className = 'thread-faces';
+  faces.setAttribute('aria-hidden', 'true');
+  for (const name of names) {
+    const a = avatar(name);
+    a.classList.add('tiny');
+    faces.append(a);
+  }
+  const count = document.createElement('span');
+  count.className = 'thread-count';
+  count.textContent = repliesText(replies);
+  const view = document.createElement('span');
+  view.className = 'thread-view';
+  view.textContent = 'View thread';
+  // The name is what it shows, and then who replied last, for screen
+  // readers (the faces say it to the eye).
+  b.append(faces, count, ' ', view);
+  if (names.length) {
+    const who = document.createElement('span');
+    who.className = 'visually-hidden';
+    who.textContent = `, latest from ${names.join(', ')}`;
+    b.append(who);
+  }
+  return b;
+}
+
+export function avatar(username) {
   const el = document.createElement('div');
   el.className = `avatar c${colorIndex(username)}`;
   el.setAttribute('aria-hidden', 'true');
@@ -326,7 +404,7 @@ function avatar(username) {
 
 // messageHead is the line above a message's text: who wrote it, and a
 // "you" tag on one's own.
-function messageHead(author, own) {
+export function messageHead(author, own) {
   const head = document.createElement('div');
   head.className = 'msg-head';
   const a = document.createElement('span');
@@ -359,7 +437,7 @@ function richText(text) {
   return el;
 }
 
-function textSpan(text) {
+export function textSpan(text) {
   const el = document.createElement('span');
   el.className = 'text';
   el.textContent = text;
@@ -401,10 +479,18 @@ function renderPending() {
   const list = $('pending-list');
   if (!name || !state.outbox) { list.replaceChildren(); return; }
   const store = state.stores.get(name);
+  list.replaceChildren(...pendingItems(state.outbox.list(name), store));
+}
+
+/**
+ * pendingItems are the list items of outbox entries, leaving out those
+ * that store already holds (sent, and not to be shown twice).
+ */
+export function pendingItems(entries, store) {
   const up = online();
   const items = [];
   let prevPending = false;
-  for (const e of state.outbox.list(name)) {
+  for (const e of entries) {
     if (store && store.findByClientMsgId(e.clientMsgId)) continue;
     const li = document.createElement('li');
     li.className = `msg own pending${e.state === 'failed' ? ' failed' : ''}${prevPending ? ' cont' : ''}`;
@@ -438,5 +524,5 @@ function renderPending() {
     li.append(avatar(state.me.username), main);
     items.push(li);
   }
-  list.replaceChildren(...items);
+  return items;
 }
