@@ -84,7 +84,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 
 // handlePost lets bots and scripts post with the same guarantees as
 // send_message: 201 with the stored message, the first one again for a
-// repeated client_msg_id.
+// repeated client_msg_id; reply_to answers a message, as over a WebSocket.
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, id identity) {
 	var p protocol.SendMessage
 	if err := readJSON(w, r, &p); err != nil {
@@ -96,7 +96,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, id identity)
 		s.writeError(w, r, err)
 		return
 	}
-	m, err := s.send(r.Context(), id.user, p.Room, p.Text, p.ClientMsgID)
+	m, err := s.sendReply(r.Context(), id.user, p.Room, p.Text, p.ClientMsgID, p.ReplyTo)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

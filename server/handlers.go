@@ -46,6 +46,7 @@ func init() {
 		protocol.TypeMarkRead:      (*request).markRead,
 		protocol.TypeReact:         (*request).react,
 		protocol.TypeSearch:        (*request).search,
+		protocol.TypeSetRoomMuted:  (*request).setRoomMuted,
 
 		protocol.TypeListPublicRooms: (*request).listPublicRooms,
 		protocol.TypeSetTopic:        (*request).setTopic,
@@ -177,14 +178,10 @@ func (req *request) sendMessage() (any, error) {
 	return protocol.MessageAck{Message: m}, nil
 }
 
-// send is the path by which messages enter over HTTP, and over a
+// sendReply is the path by which messages enter over HTTP, and over a
 // WebSocket when the store cannot pipeline: rate limit, store, then bus.
-// The message is acknowledged only once Append has committed it.
-func (s *Server) send(ctx context.Context, from chat.User, room, text, clientMsgID string) (chat.Message, error) {
-	return s.sendReply(ctx, from, room, text, clientMsgID, 0)
-}
-
-// sendReply is send for a message that may answer message replyTo (0: none).
+// The message is acknowledged only once Append has committed it. It may
+// answer message replyTo (0: none).
 func (s *Server) sendReply(ctx context.Context, from chat.User, room, text, clientMsgID string, replyTo int64) (chat.Message, error) {
 	if err := s.allowSend(from); err != nil {
 		return chat.Message{}, err

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Reactions", reactionTests},
 		{"Mentions", mentionTests},
 		{"Search", searchTests},
+		{"Mute", muteTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
