@@ -12,6 +12,8 @@ import { settleOutbox, flushOutbox } from './send.js';
 import { scheduleMarkRead, viewing } from './read.js';
 import { announce, setComposerError, setSideStatus } from './notices.js';
 import { isNearBottom, showJumpLatest } from './view-messages.js';
+import { mentionsUser } from './mentions.js';
+import { maybeNotify, applyMuted } from './notify.js';
 
 const TYPING_SHOW_MS = 5000;
 
@@ -74,6 +76,7 @@ export function handleEvent(type, p) {
     case 'typing': return onTyping(p);
     case 'read_marker': return onReadMarker(p);
     case 'room_added': return onRoomAdded(p);
+    case 'room_muted': return applyMuted(p);
     case 'room_removed': {
       const name = p && (typeof p.room === 'string' ? p.room : (p.room && p.room.name) || p.name);
       return name && state.rooms.has(name) && forgetRoom(name, true);
@@ -85,7 +88,7 @@ export function handleEvent(type, p) {
 
 /** mentionsMe reports whether the server recorded m as mentioning the user. */
 function mentionsMe(m) {
-  return !!state.me && (m.mention_room === true || (Array.isArray(m.mentions) && m.mentions.includes(state.me.id)));
+  return !!state.me && mentionsUser(m, state.me.id);
 }
 
 function onNewMessage(m) {
@@ -105,7 +108,10 @@ function onNewMessage(m) {
       if (mentionsMe(m)) room.mentions = (room.mentions || 0) + 1;
     }
   }
-  if (!mine) announce(m);
+  if (!mine) {
+    announce(m);
+    maybeNotify(m);
+  }
   if (m.room === state.current) {
     if (!mine && !isNearBottom()) showJumpLatest();
     scheduleRender({ messages: true, sidebar: true });
