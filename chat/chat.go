@@ -52,6 +52,9 @@ type Room struct {
 	Archived bool `json:"archived"`
 	// Role is the viewer's role (RoleOwner, RoleMember) if Joined, else "".
 	Role string `json:"role,omitempty"`
+	// Muted: the viewer muted this room (Store.SetRoomMuted): clients raise
+	// no notification for it. Always false in rooms they are not in.
+	Muted bool `json:"muted"`
 	// Hidden: the viewer hid this DM (see Store.LeaveRoom); it comes back
 	// with the next message. Rooms lists hidden DMs so that the server can
 	// follow them; clients are not shown them.

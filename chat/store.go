@@ -294,6 +294,11 @@ type Store interface {
 	// them and are neither deleted nor theirs. Rooms without any are left
 	// out.
 	UnreadMentions(ctx context.Context, userID, room string) (map[string]int64, error)
+	// SetRoomMuted mutes (or unmutes) room for userID, a member who may
+	// read it (chat.Access.MayRead: a private room they are not in is
+	// ErrNotFound, a public one ErrForbidden). Room objects then carry
+	// Muted for them; a membership ended and begun again starts unmuted.
+	SetRoomMuted(ctx context.Context, userID, room string, muted bool) error
 	// Search finds messages whose text has every word of q.Text, newest
 	// first, in the rooms userID is a member of and no other. more reports
 	// whether results exist beyond the page.

@@ -62,7 +62,8 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	) END,
 	r.topic, r.member_count, r.archived,
 	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
-	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr
+	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr + `,
+	COALESCE(m.muted, false)`
 
 func scanRoom(row pgx.Row) (chat.Room, error) {
 	var (
@@ -70,7 +71,7 @@ func scanRoom(row pgx.Row) (chat.Room, error) {
 		last *time.Time
 	)
 	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
-		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &r.Hidden)
+		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &r.Hidden, &r.Muted)
 	if last != nil {
 		t := fromDB(*last)
 		r.LastActivity = &t

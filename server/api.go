@@ -84,7 +84,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 
 // handlePost lets bots and scripts post with the same guarantees as
 // send_message: 201 with the stored message, the first one again for a
-// repeated client_msg_id.
+// repeated client_msg_id; reply_to answers a message, as over a WebSocket.
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, id identity) {
 	var p protocol.SendMessage
 	if err := readJSON(w, r, &p); err != nil {

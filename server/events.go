@@ -23,7 +23,7 @@ const (
 	evTyping   = "typ"    // room: typing (User, Frame)
 	evAdded    = "add"    // user: the user is now a member of Room (RoomObj)
 	evRemoved  = "rm"     // user: the user left Room
-	evRead     = "read"   // user: a read marker moved (Frame)
+	evRead     = "read"   // user: a frame for its other connections (read_marker, room_muted)
 	evLogout   = "logout" // user: a session was revoked (Session)
 	evOnline   = "on"     // presence: Node has a first connection of User (Rooms)
 	evOffline  = "off"    // presence: Node closed the last connection of User
@@ -145,7 +145,14 @@ func (h *hub) publishRemoved(u chat.User, room string, origin *conn) {
 // publishRead tells every connection of origin's user but origin that the
 // read marker of room moved to seq.
 func (h *hub) publishRead(origin *conn, room string, seq int64) {
-	ev := busEvent{Kind: evRead, Frame: frame(protocol.TypeReadMarker, "", protocol.MessageRef{Room: room, Seq: seq})}
+	h.publishToOthers(origin, frame(protocol.TypeReadMarker, "", protocol.MessageRef{Room: room, Seq: seq}))
+}
+
+// publishToOthers sends f to the other connections of origin's user, on
+// every node. It travels as an evRead, whose handling is exactly that, so
+// that a node that does not know the frame's type still delivers it.
+func (h *hub) publishToOthers(origin *conn, f []byte) {
+	ev := busEvent{Kind: evRead, Frame: f}
 	h.from(&ev, origin)
 	publishEvent(h.s.bus, h.s.log, userTopic(origin.user.ID), ev)
 }

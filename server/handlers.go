@@ -46,6 +46,7 @@ func init() {
 		protocol.TypeMarkRead:      (*request).markRead,
 		protocol.TypeReact:         (*request).react,
 		protocol.TypeSearch:        (*request).search,
+		protocol.TypeSetRoomMuted:  (*request).setRoomMuted,
 
 		protocol.TypeListPublicRooms: (*request).listPublicRooms,
 		protocol.TypeSetTopic:        (*request).setTopic,

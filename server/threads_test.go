@@ -225,3 +225,115 @@ func TestReactionsAndThreadsAcrossNodes(t *testing.T) {
 		t.Errorf("thread_updated on node b: %+v", tu)
 	}
 }
+
+// TestHTTPPostReply: a bot answers a message over HTTP with reply_to; the
+// reply joins the thread as over a WebSocket, and a bad reply_to is refused
+// as send_message refuses it.
+func TestHTTPPostReply(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	bot := srv.Register(t, "bot")
+	parent := send(t, alice, "general", "deploy?")
+	status, body := srv.Do(t, "POST", "/api/rooms/general/messages", bot.Token, map[string]any{"text": "deployed", "reply_to": parent.Seq})
+	if status != 201 {
+		t.Fatalf("POST with reply_to: %d %s", status, body)
+	}
+	var m chat.Message
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ReplyTo != parent.Seq {
+		t.Errorf("the 201 body's reply_to = %d, want %d", m.ReplyTo, parent.Seq)
+	}
+	var tu protocol.ThreadUpdated
+	alice.Expect("thread_updated", nil).Decode(t, &tu)
+	if tu.Seq != parent.Seq || tu.Replies.Count != 1 || tu.Replies.LastSeq != m.Seq {
+		t.Errorf("thread_updated after the HTTP reply: %+v", tu)
+	}
+	var page protocol.HistoryAck
+	alice.Ack("history", map[string]any{"room": "general", "thread": parent.Seq}, &page)
+	if len(page.Messages) != 1 || page.Messages[0].Text != "deployed" {
+		t.Errorf("thread page after the HTTP reply: %+v", page.Messages)
+	}
+	for _, tc := range []struct {
+		replyTo    int64
+		wantStatus int
+	}{{99, 404}, {-1, 400}} {
+		status, body := srv.Do(t, "POST", "/api/rooms/general/messages", bot.Token, map[string]any{"text": "x", "reply_to": tc.replyTo})
+		if status != tc.wantStatus {
+			t.Errorf("POST reply_to %d: %d %s, want %d", tc.replyTo, status, body, tc.wantStatus)
+		}
+	}
+}
+
+// TestRoomMute: set_room_muted stores the mute on the membership: the
+// user's other connections hear room_muted, room objects carry muted for
+// that user only, a new connection's welcome has it; bad requests and
+// rooms one is not in are refused as history refuses them.
+func TestRoomMute(t *testing.T) {
+	srv := start(t)
+	alice, acct, _ := online(t, srv, "alice")
+	bob, _, _ := online(t, srv, "bob")
+	other := srv.Dial(t, acct.Token)
+	other.Welcome()
+
+	var ack protocol.RoomMuted
+	alice.Ack("set_room_muted", map[string]any{"room": "general", "muted": true}, &ack)
+	if ack != (protocol.RoomMuted{Room: "general", Muted: true}) {
+		t.Errorf("ack %+v", ack)
+	}
+	var ev protocol.RoomMuted
+	other.Expect("room_muted", nil).Decode(t, &ev)
+	if ev != ack {
+		t.Errorf("alice's other connection got room_muted %+v, want %+v", ev, ack)
+	}
+	alice.ExpectNone("room_muted", nil, 200*time.Millisecond)
+	bob.ExpectNone("room_muted", nil, 0)
+
+	mutedOf := func(rooms []chat.Room) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range rooms {
+			m[r.Name] = r.Muted
+		}
+		return m
+	}
+	var list protocol.RoomsAck
+	alice.Ack("list_rooms", map[string]any{}, &list)
+	if !mutedOf(list.Rooms)["general"] {
+		t.Errorf("alice's list_rooms: general not muted: %+v", list.Rooms)
+	}
+	bob.Ack("list_rooms", map[string]any{}, &list)
+	if mutedOf(list.Rooms)["general"] {
+		t.Error("bob's list_rooms shows alice's mute")
+	}
+	third := srv.Dial(t, acct.Token)
+	if w := third.Welcome(); !mutedOf(w.Rooms)["general"] {
+		t.Errorf("a new connection's welcome: general not muted: %+v", w.Rooms)
+	}
+	status, body := srv.Do(t, "GET", "/api/rooms", acct.Token, nil)
+	if status != 200 || !strings.Contains(string(body), `"name":"general"`) || !strings.Contains(string(body), `"muted":true`) {
+		t.Errorf("GET /api/rooms: %d %s, want general muted", status, body)
+	}
+
+	alice.Ack("set_room_muted", map[string]any{"room": "general", "muted": false}, &ack)
+	if ack.Muted {
+		t.Errorf("unmute ack %+v", ack)
+	}
+	for _, tc := range []struct {
+		name    string
+		payload map[string]any
+		code    string
+	}{
+		{"no muted", map[string]any{"room": "general"}, "bad_request"},
+		{"no room", map[string]any{"muted": true}, "bad_request"},
+		{"no such room", map[string]any{"room": "nope", "muted": true}, "not_found"},
+	} {
+		if code := alice.ErrorCode("set_room_muted", tc.payload); code != tc.code {
+			t.Errorf("%s: %s, want %s", tc.name, code, tc.code)
+		}
+	}
+	bob.Ack("create_room", map[string]any{"room": "secret", "private": true}, nil)
+	if code := alice.ErrorCode("set_room_muted", map[string]any{"room": "secret", "muted": true}); code != "not_found" {
+		t.Errorf("muting a private room one is not in: %s, want not_found", code)
+	}
+}

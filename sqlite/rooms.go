@@ -61,7 +61,8 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 	) END,
 	r.topic, r.member_count, r.archived,
 	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
-	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr
+	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr + `,
+	COALESCE(m.muted, 0)`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -72,7 +73,7 @@ func scanRoom(sc scanner) (chat.Room, error) {
 		hid  sql.NullBool
 	)
 	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
-		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &hid)
+		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &hid, &r.Muted)
 	if last.Valid {
 		t := fromMillis(last.Int64)
 		r.LastActivity = &t

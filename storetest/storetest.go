@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Mentions", mentionTests},
 		{"Search", searchTests},
 		{"Files", fileTests},
+		{"Mute", muteTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -185,6 +185,20 @@ func TestBrowserAccessibility(t *testing.T) {
 		p.audit(src, "a room with messages")
 	}
 
+	// The search panel with results, and the @ suggestions (issue 8).
+	desk.run(chromedp.Click(chromedp.CSS("#search-open")), chromedp.SendKeys(chromedp.CSS("#search-input"), "hello"),
+		chromedp.Click(chromedp.CSS("#search-submit")))
+	desk.waitJS("search results", `document.querySelectorAll('#search-results .search-result').length === 2`, 10*time.Second)
+	desk.audit(src, "search results")
+	desk.run(chromedp.Click(chromedp.CSS("#search-close")), chromedp.SendKeys(chromedp.CSS("#composer"), "@c"))
+	desk.waitJS("mention suggestions", `!document.getElementById('mention-list').hidden`, 10*time.Second)
+	desk.audit(src, "mention suggestions")
+	desk.run(chromedp.Evaluate[chromedp.Void](`(() => {
+		const ta = document.getElementById('composer');
+		ta.value = '';
+		ta.dispatchEvent(new Event('input', {bubbles: true}));
+	})()`))
+
 	desk.run(chromedp.Click(chromedp.CSS(`#messages li.msg.own .msg-edit`)), chromedp.WaitVisible(chromedp.CSS(`#messages .edit-input`)))
 	desk.audit(src, "editing a message")
 	desk.run(chromedp.Click(chromedp.CSS(`#messages .msg-edit-cancel`)),

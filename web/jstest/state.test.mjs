@@ -34,13 +34,22 @@ test('resetState forgets the user but not that a welcome was seen', () => {
 
 test('upsertRoom derives the read marker from last_seq and unread', () => {
   const r = upsertRoom({ name: 'general', last_seq: 10, unread: 3, members_online: 2 });
-  assert.deepEqual(r, { name: 'general', private: false, lastSeq: 10, unread: 3, mentions: 0, readSeq: 7, membersOnline: 2 });
+  assert.deepEqual(r, {
+    name: 'general', private: false, lastSeq: 10, unread: 3, mentions: 0, readSeq: 7, membersOnline: 2, memberCount: 0, role: '', muted: false,
+  });
   assert.equal(upsertRoom({ name: 'team', last_seq: 4, unread: 2, mentions: 1 }).mentions, 1);
   // A later view with nothing unread keeps a marker that was further on.
   applyReadMarker(r, 10);
   const again = upsertRoom({ name: 'general', last_seq: 9, unread: 0 });
   assert.equal(again.readSeq, 10);
   assert.equal(upsertRoom({ name: 'dm:alice:bob' }).private, true);
+});
+
+test('upsertRoom keeps muted, role and size unless the room object says otherwise', () => {
+  upsertRoom({ name: 'quiet', last_seq: 1, unread: 0, muted: true, role: 'owner', member_count: 60 });
+  const r = upsertRoom({ name: 'quiet', last_seq: 2, unread: 1 }); // room_added of an older node: no muted
+  assert.deepEqual([r.muted, r.role, r.memberCount], [true, 'owner', 60]);
+  assert.equal(upsertRoom({ name: 'quiet', last_seq: 2, unread: 1, muted: false }).muted, false);
 });
 
 test('upsertRoom of a DM tells whether the peer is online, unless presence already did', () => {

@@ -16,9 +16,13 @@
 //   view-sidebar.js, view-header.js, view-messages.js, view-thread.js,
 //   view-reactions.js, view-attachments.js  (they only read state)
 //   notices.js, drawer.js, picker.js, dom.js  small DOM helpers
+//   autocomplete.js  @ suggestions in the composer (mentions.js: the rules)
+//   notify.js        browser notifications and per-room mute
+//   find.js          search and jumping to a result; view-search.js draws it (snippet.js: the rules)
 //
 // The DOM-free logic (state.js, store.js, outbox.js, backoff.js, sync.js,
-// format.js, conn.js, thread.js, reactions.js) is unit-tested with `node --test web/jstest/`.
+// format.js, conn.js, thread.js, reactions.js, mentions.js, snippet.js) is
+// unit-tested with `node --test web/jstest/`.
 //
 // Every piece of user content goes into the page with textContent or as an
 // attribute value, never as HTML. The page runs under a strict CSP: no inline
@@ -70,7 +74,14 @@
 //               a.att-file[data-file-id] (.att-name, .att-size; downloads)
 //   #composer-error (role=alert)
 //   #jump-latest  "New messages ↓" when scrolled up
-//   #me-name, #logout
+//   #me-name, #logout, #notify-enable ("Enable notifications", while the browser would ask)
+//   #mute-room[aria-pressed]  mutes the room shown; a muted room's .room-btn has .muted
+//   #mention-list li.mention-option[role=option][data-username][aria-selected]  @ suggestions;
+//               #composer is their combobox (aria-expanded, aria-activedescendant)
+//   #search-open (Ctrl/Cmd+K), #search-panel: #search-input, #search-this-room, #search-from,
+//               #search-submit, #search-close, #search-status, #search-more,
+//               #search-results button.search-result[data-room][data-seq] (.search-snippet mark)
+//   li.msg.found  the message a search result jumped to, flashed
 //   #sidebar-toggle  opens the rooms drawer below 720 px wide (the sidebar is always shown above)
 //   #live-region  aria-live announcements of new messages
 // document.title is "(N) chatd" with N the total unread count.
@@ -102,6 +113,10 @@ import { renderMe, resetHeader } from './view-header.js';
 import { resetSidebar } from './view-sidebar.js';
 import { wireUploads, resetUploads } from './upload.js';
 import { resetMessages, onNeedOlder, isNearBottom, hideJumpLatest, showJumpLatest, LOAD_OLDER_PX } from './view-messages.js';
+import * as mentionList from './autocomplete.js';
+import { enableNotifications, renderNotifyControl, toggleMute, resetNotify } from './notify.js';
+import { openSearch, closeSearch, runSearch, jumpTo, resetFind } from './find.js';
+import { resetSearchView } from './view-search.js';
 
 // ---------------------------------------------------------------- boot
 
@@ -135,6 +150,7 @@ function startApp(user) {
   $('app-view').hidden = false;
   $('skip-link').hidden = false;
   renderMe();
+  renderNotifyControl();
   const c = new Connection({
     url: () => `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`,
     WebSocket: window.WebSocket,
@@ -181,6 +197,10 @@ function resetAll() {
   closePicker(false);
   clearNotices();
   $('thread-composer').value = '';
+  resetNotify();
+  resetFind();
+  resetSearchView();
+  mentionList.resetAutocomplete();
   $('composer').value = '';
   document.title = 'chatd';
 }
@@ -257,6 +277,12 @@ function wireStaticHandlers() {
   $('composer-form').addEventListener('submit', (e) => { e.preventDefault(); submitComposer(); });
   const composer = $('composer');
   composer.addEventListener('keydown', (e) => {
+    if (mentionList.onKeydown(e)) {
+      // The suggestions took the key (a pick with Enter must not also send).
+      e.preventDefault();
+      if (e.key === 'Enter') swallowEnter = true;
+      return;
+    }
     if (sendKey(e, submitComposer)) return;
     if (e.key === 'ArrowUp' && composer.value === '' && !e.shiftKey) {
       if (editLastOwn()) e.preventDefault();
@@ -265,10 +291,40 @@ function wireStaticHandlers() {
     }
   });
   composer.addEventListener('input', onComposerInput);
+  composer.addEventListener('input', mentionList.update);
+  composer.addEventListener('click', mentionList.update);
+  composer.addEventListener('keyup', (e) => {
+    if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key)) mentionList.update();
+  });
+  mentionList.wireAutocomplete();
+  $('notify-enable').addEventListener('click', enableNotifications);
+  $('mute-room').addEventListener('click', toggleMute);
+  wireSearch();
 
   wireUploads();
   wireMessages();
   wireWindow();
+}
+
+function wireSearch() {
+  $('search-open').addEventListener('click', openSearch);
+  $('search-form').addEventListener('submit', (e) => { e.preventDefault(); runSearch(); });
+  $('search-more').addEventListener('click', () => runSearch({ more: true }));
+  $('search-close').addEventListener('click', () => closeSearch());
+  $('search-results').addEventListener('click', (e) => {
+    const b = e.target.closest('.search-result');
+    if (b) jumpTo(b.dataset.room, Number(b.dataset.seq));
+  });
+  $('search-panel').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeSearch(); }
+  });
+  document.addEventListener('keydown', (e) => {
+    // Ctrl+K (Cmd+K on a Mac) searches, as in other chat apps.
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && (e.key === 'k' || e.key === 'K') && state.me) {
+      e.preventDefault();
+      openSearch();
+    }
+  });
 }
 
 function wireMessages() {

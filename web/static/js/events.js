@@ -14,6 +14,8 @@ import { scheduleMarkRead, viewing } from './read.js';
 import { announce, setComposerError, setSideStatus } from './notices.js';
 import { isNearBottom, showJumpLatest } from './view-messages.js';
 import { reloadThread } from './replies.js';
+import { mentionsUser } from './mentions.js';
+import { maybeNotify, applyMuted } from './notify.js';
 
 const TYPING_SHOW_MS = 5000;
 
@@ -80,6 +82,7 @@ export function handleEvent(type, p) {
     case 'reaction': return applyReaction(p) && scheduleRender({ messages: p.room === state.current, thread: true });
     case 'thread_updated': return applyThreadUpdate(p) && scheduleRender({ messages: p.room === state.current, thread: true });
     case 'room_added': return onRoomAdded(p);
+    case 'room_muted': return applyMuted(p);
     case 'room_removed': {
       const name = p && (typeof p.room === 'string' ? p.room : (p.room && p.room.name) || p.name);
       return name && state.rooms.has(name) && forgetRoom(name, true);
@@ -91,7 +94,7 @@ export function handleEvent(type, p) {
 
 /** mentionsMe reports whether the server recorded m as mentioning the user. */
 function mentionsMe(m) {
-  return !!state.me && (m.mention_room === true || (Array.isArray(m.mentions) && m.mentions.includes(state.me.id)));
+  return !!state.me && mentionsUser(m, state.me.id);
 }
 
 function onNewMessage(m) {
@@ -111,7 +114,10 @@ function onNewMessage(m) {
       if (mentionsMe(m)) room.mentions = (room.mentions || 0) + 1;
     }
   }
-  if (!mine) announce(m);
+  if (!mine) {
+    announce(m);
+    maybeNotify(m);
+  }
   if (m.reply_to > 0) scheduleRender({ thread: true });
   if (m.room === state.current) {
     if (!mine && !isNearBottom()) showJumpLatest();

@@ -95,7 +95,8 @@ export function addJoined(room) {
   scheduleRender({ sidebar: true });
 }
 
-async function loadLatest(name) {
+/** loadLatest fetches the newest page of a room. */
+export async function loadLatest(name) {
   if (!connected()) return;
   const store = getStore(name);
   store.loading = true;

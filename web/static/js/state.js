@@ -34,6 +34,8 @@ function initialState() {
     publicRoomsAt: 0,
     connStatus: { state: 'connecting' }, // the connection's last state: {state, retryAt?}
     welcomed: false, // a welcome arrived since sign-in
+    members: new Map(), // room -> {users: [user...], at} for @ autocomplete
+    search: null, // the search panel's state (find.js), null while closed
   };
 }
 
@@ -95,6 +97,10 @@ export function upsertRoom(r) {
     mentions: Math.max(0, Number(r.mentions) || 0), // unread messages that mention the user
     readSeq: Math.max(old ? old.readSeq : 0, lastSeq - unread),
     membersOnline: Number(r.members_online) || 0,
+    memberCount: Number(r.member_count) || (old ? old.memberCount : 0),
+    role: typeof r.role === 'string' ? r.role : (old ? old.role : ''),
+    // The user muted it (set_room_muted): no notifications, a quieter badge.
+    muted: typeof r.muted === 'boolean' ? r.muted : !!(old && old.muted),
   };
   if (old && old.readSeq > lastSeq - unread && unread === 0) info.readSeq = old.readSeq;
   state.rooms.set(r.name, info);

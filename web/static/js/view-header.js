@@ -68,6 +68,7 @@ export function renderHeader() {
   const title = $('room-name');
   const kind = $('room-kind');
   $('leave-room').hidden = !r;
+  renderMute(r);
   if (!r) {
     // Before the welcome (a reload) the saved room is not confirmed yet.
     title.textContent = name ? roomLabel(name, state.me.username) : 'No room';
@@ -105,6 +106,15 @@ export function renderHeader() {
   $('online-list').replaceChildren(...shown);
   if (online()) renderPlaceholder();
   renderInvite();
+}
+
+// renderMute shows whether the room shown is muted, as a toggle button.
+function renderMute(r) {
+  const b = $('mute-room');
+  b.hidden = !r;
+  if (!r) return;
+  b.setAttribute('aria-pressed', String(!!r.muted));
+  b.title = r.muted ? 'Muted: no notifications from this room. Click to unmute.' : 'No notifications from this room';
 }
 
 export function renderTyping() {

@@ -31,6 +31,10 @@ let unreadFrom = null;
 let toUnread = false;
 let newLine = null;
 let needOlder = () => {};
+let reveal = null; // {room, seq}: a message to bring into view and flash (a search result)
+
+/** revealMessage scrolls to message seq of room once it is drawn there, and flashes it. */
+export function revealMessage(room, seq) { reveal = { room, seq }; }
 
 /** onNeedOlder sets what to call when the list is too short to scroll up. */
 export function onNeedOlder(fn) { needOlder = fn; }
@@ -123,6 +127,17 @@ export function renderMessagePane() {
     hideJumpLatest();
   } else if (anchor && anchor.isConnected) {
     sc.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+  }
+  const found = reveal && reveal.room === state.current && msgEls.get(reveal.seq);
+  if (found && found.isConnected) {
+    reveal = null;
+    toUnread = false;
+    found.scrollIntoView({ block: 'center' });
+    found.classList.remove('found');
+    void found.offsetWidth; // restart the animation when shown again
+    found.classList.add('found');
+    setTimeout(() => found.classList.remove('found'), 2500);
+    if (!isNearBottom()) showJumpLatest(false);
   }
   // A first page shorter than the window: fetch more so scrolling up is possible.
   const store = state.current && state.stores.get(state.current);

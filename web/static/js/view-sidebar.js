@@ -21,7 +21,7 @@ export function renderSidebar() {
   reconcile($('dm-list'), dms.map(roomItem));
   $('dm-empty').hidden = dms.length > 0;
   document.title = titleFor(totalUnread());
-  const otherUnread = rooms.some((r) => r.name !== state.current && r.unread > 0);
+  const otherUnread = rooms.some((r) => r.name !== state.current && r.unread > 0 && (!r.muted || r.mentions > 0));
   $('menu-badge').hidden = !otherUnread;
   renderInvite();
   renderPublicRooms();
@@ -76,8 +76,9 @@ function roomItem(r) {
   // the count, and in what a screen reader reads.
   const mentioned = r.unread > 0 && r.mentions > 0;
   badge.classList.toggle('mention', mentioned);
-  badge.lastChild.textContent = mentioned ? ' unread, mentioning you' : ' unread';
+  badge.lastChild.textContent = (mentioned ? ' unread, mentioning you' : ' unread') + (r.muted ? ', muted' : '');
   btn.classList.toggle('has-unread', r.unread > 0);
+  btn.classList.toggle('muted', !!r.muted); // a quieter badge
   if (r.name === state.current) btn.setAttribute('aria-current', 'page');
   else btn.removeAttribute('aria-current');
   return li;
