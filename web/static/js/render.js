@@ -5,9 +5,12 @@ import { state } from './state.js';
 import { renderSidebar } from './view-sidebar.js';
 import { renderHeader, renderConn, renderTyping } from './view-header.js';
 import { renderMessagePane } from './view-messages.js';
+import { renderDirectory } from './view-directory.js';
+import { renderRoomDialog } from './view-members.js';
 
 let queued = false;
-let flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+const none = () => ({ sidebar: false, header: false, messages: false, conn: false, typing: false, directory: false, details: false });
+let flags = none();
 
 /** scheduleRender asks for the named parts to be drawn from state. */
 export function scheduleRender(want) {
@@ -19,12 +22,14 @@ export function scheduleRender(want) {
   Promise.resolve().then(() => {
     queued = false;
     const f = flags;
-    flags = { sidebar: false, header: false, messages: false, conn: false, typing: false };
+    flags = none();
     if (!state.me) return;
     if (f.conn) renderConn();
     if (f.sidebar) renderSidebar();
     if (f.header) renderHeader();
     if (f.typing) renderTyping();
     if (f.messages) renderMessagePane();
+    if (f.directory) renderDirectory();
+    if (f.details || f.header) renderRoomDialog();
   });
 }

@@ -5,6 +5,7 @@
 
 import { RoomStore, countUnread } from './store.js';
 import { MAX_TEXT_CHARS, DEFAULT_MAX_FRAME_BYTES, isDM, dmPeer } from './format.js';
+import { roomFields, newDirectory } from './roominfo.js';
 
 function initialState() {
   return {
@@ -12,6 +13,7 @@ function initialState() {
     rooms: new Map(), // name -> {name, private, lastSeq, unread, readSeq, membersOnline}
     stores: new Map(), // name -> RoomStore, for rooms whose messages were fetched
     current: null, // the room shown
+    previous: null, // the room shown before it: where leaving the current one lands
     maxChars: MAX_TEXT_CHARS,
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
     outbox: null, // Outbox of this user's unacked messages
@@ -25,8 +27,9 @@ function initialState() {
     confirmDelete: null, // {room, seq}
     loadingOlder: false,
     historyNote: '', // what the history line says when nothing else applies (a failed load)
-    publicRooms: [], // names of public rooms not joined, suggested by the join form
-    publicRoomsAt: 0,
+    directory: newDirectory(), // the room directory's search and pages (directory.js)
+    members: null, // the member list of the room whose details are open (roomadmin.js)
+    joinAsk: null, // a room name that does not exist: "Create #name?"
     connStatus: { state: 'connecting' }, // the connection's last state: {state, retryAt?}
     welcomed: false, // a welcome arrived since sign-in
   };
@@ -90,6 +93,7 @@ export function upsertRoom(r) {
     mentions: Math.max(0, Number(r.mentions) || 0), // unread messages that mention the user
     readSeq: Math.max(old ? old.readSeq : 0, lastSeq - unread),
     membersOnline: Number(r.members_online) || 0,
+    ...roomFields(r), // topic, description, memberCount, archived, role
   };
   if (old && old.readSeq > lastSeq - unread && unread === 0) info.readSeq = old.readSeq;
   state.rooms.set(r.name, info);

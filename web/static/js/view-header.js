@@ -5,6 +5,7 @@
 import { state, roomTitlePrefix, online } from './state.js';
 import { $, lockIcon } from './dom.js';
 import { renderInvite } from './view-sidebar.js';
+import { renderRoomBits } from './view-members.js';
 import { isDM, dmPeer, roomLabel, typingText, initials, colorIndex } from './format.js';
 
 let connTicker = null; // counts the offline line down every second
@@ -68,6 +69,12 @@ export function renderHeader() {
   const title = $('room-name');
   const kind = $('room-kind');
   $('leave-room').hidden = !r;
+  renderRoomBits();
+  const leave = $('leave-room');
+  if (leave.dataset.confirm && leave.dataset.confirm !== name) { // asked about another room
+    leave.dataset.confirm = '';
+    leave.textContent = 'Leave';
+  }
   if (!r) {
     // Before the welcome (a reload) the saved room is not confirmed yet.
     title.textContent = name ? roomLabel(name, state.me.username) : 'No room';
@@ -85,8 +92,6 @@ export function renderHeader() {
     else kind.textContent = '#';
     title.textContent = name;
   }
-  $('leave-room').textContent = 'Leave';
-  $('leave-room').dataset.confirm = '';
   const pr = state.presence.get(name);
   const count = pr ? pr.count : r.membersOnline;
   $('online-count').textContent = `${count} online`;

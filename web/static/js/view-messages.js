@@ -6,6 +6,7 @@
 // visible message in place when older ones are added above.
 
 import { state, isMine, online, roomTitlePrefix } from './state.js';
+import { mayDelete, mayPost } from './roominfo.js';
 import { $, reconcile, actionButton } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
 import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
@@ -225,7 +226,11 @@ function messageItem(m, cont) {
   const own = isMine(m);
   const editing = state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
   const confirming = !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
-  const sig = [m.text, m.deleted, m.edited_at, cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
+  // Owners moderate: they may delete others' messages; nobody edits in an archived room.
+  const room = state.rooms.get(m.room);
+  const canDelete = !editing && mayDelete(room, m, state.me && state.me.id);
+  const canEdit = own && !m.deleted && !editing && mayPost(room);
+  const sig = [m.text, m.deleted, m.edited_at, cont, own, canDelete, canEdit, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming].join('\u0000');
   let li = msgEls.get(m.seq);
   if (li && li._sig === sig) return li;
   const focusedAction = li && li.contains(document.activeElement) ? document.activeElement.dataset.action : null;
@@ -279,7 +284,7 @@ function messageItem(m, cont) {
   main.append(head, body);
   const parts = [contTime, avatar(author), main];
 
-  if (own && !m.deleted && !editing) {
+  if (canDelete || canEdit) {
     const actions = document.createElement('div');
     actions.className = 'msg-actions';
     if (confirming) {
@@ -290,9 +295,10 @@ function messageItem(m, cont) {
         actionButton('msg-delete-confirm', 'delete-confirm', 'Delete', 'Confirm: delete this message'),
         actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
     } else {
-      actions.append(
-        actionButton('msg-edit', 'edit', 'Edit', 'Edit message'),
-        actionButton('msg-delete', 'delete', 'Delete', 'Delete message'));
+      if (canEdit) actions.append(actionButton('msg-edit', 'edit', 'Edit', 'Edit message'));
+      if (canDelete) {
+        actions.append(actionButton('msg-delete', 'delete', 'Delete', own ? 'Delete message' : `Delete ${author}'s message`));
+      }
     }
     parts.push(actions);
   }
