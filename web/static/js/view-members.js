@@ -6,7 +6,7 @@
 import { state } from './state.js';
 import { $, actionButton } from './dom.js';
 import { isDM } from './format.js';
-import { isOwner, mayManage, mayPost, membersLabel } from './roominfo.js';
+import { isOwner, mayManage, mayPost } from './roominfo.js';
 import { dialogStatus } from './roomadmin.js';
 
 /** renderRoomBits draws the header's topic and count, and the composer or the archived note. */
@@ -19,7 +19,7 @@ export function renderRoomBits() {
   details.hidden = !r || isDM(r.name);
   if (r) {
     $('member-count').textContent = String(r.memberCount);
-    details.setAttribute('aria-label', `Members and details of #${r.name}: ${membersLabel(r.memberCount)}`);
+    details.setAttribute('aria-label', `Members ${r.memberCount} in #${r.name}: members and details`);
   }
   // The composer is for a room the user is in and may write to. Before the
   // first welcome the room saved from last time is not confirmed yet: the
@@ -86,8 +86,8 @@ function memberRow(m, manage) {
     const u = m.user.username;
     const actions = document.createElement('span');
     actions.className = 'member-actions';
-    if (m.role === 'owner') actions.append(actionButton('btn ghost small member-role', 'make-member', 'Make member', `Make ${u} a member`));
-    else actions.append(actionButton('btn ghost small member-role', 'make-owner', 'Make owner', `Make ${u} an owner`));
+    if (m.role === 'owner') actions.append(actionButton('btn ghost small member-role', 'make-member', 'Make member', `Make member: ${u}`));
+    else actions.append(actionButton('btn ghost small member-role', 'make-owner', 'Make owner', `Make owner: ${u}`));
     if (!me && dialogStatus.confirmRemove === u) {
       actions.append(
         actionButton('btn danger small member-remove-confirm', 'remove', 'Remove', `Confirm: remove ${u} from the room`),
