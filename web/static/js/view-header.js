@@ -59,7 +59,9 @@ export function renderConn() {
 // waits for the connection.
 function renderPlaceholder() {
   const s = state.connStatus.state;
-  if (s === 'online') $('composer').placeholder = state.current ? `Message ${roomTitlePrefix(state.current)}` : 'Message';
+  // Never a room the user is not in (once the welcome said which they are in).
+  const inRoom = state.current && (state.rooms.has(state.current) || !state.welcomed);
+  if (s === 'online') $('composer').placeholder = inRoom ? `Message ${roomTitlePrefix(state.current)}` : 'Message';
   else if (s === 'offline') $('composer').placeholder = 'Message (sent when the connection returns)';
 }
 
