@@ -51,7 +51,7 @@
 //   #archived-note  shown instead of #composer-form in an archived room
 //   #leave-room  asks first: its text becomes "Leave #x?"; a second click leaves
 //   #create-room-name + #create-room-private (checkbox) + #create-room-submit
-//   #invite-form (shown for a private, non-DM current room): #invite-user + #invite-submit
+//   #invite-form (shown to the owners of a private, non-DM current room): #invite-user + #invite-submit
 //   #dm-user + #dm-submit                         "New message to <username>" (open_dm)
 //   #side-status                                  result/error of the forms above (.error / .ok)
 //   #room-name                                    current room's label; #leave-room
@@ -265,7 +265,10 @@ function wireStaticHandlers() {
 function wireRoomDialogs() {
   $('open-directory').addEventListener('click', openDirectory);
   $('directory-close').addEventListener('click', closeDirectory);
-  $('directory').addEventListener('close', () => $('open-directory').focus());
+  $('directory').addEventListener('close', () => {
+    // Back to the button that opened it, unless a room just opened took focus.
+    if (!document.activeElement || document.activeElement === document.body) $('open-directory').focus();
+  });
   $('directory-form').addEventListener('submit', (e) => e.preventDefault());
   $('directory-search').addEventListener('input', onSearchInput);
   $('directory-more').addEventListener('click', moreRooms);

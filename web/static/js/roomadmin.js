@@ -46,7 +46,8 @@ export function closeRoomDialog() {
 /** onRoomDialogClosed forgets the member list: events stop updating it. */
 export function onRoomDialogClosed() {
   state.members = null;
-  $('room-details').focus();
+  // Back to the button that opened it, unless something took focus meanwhile (a room opened).
+  if (!document.activeElement || document.activeElement === document.body) $('room-details').focus();
 }
 
 /** loadMembers fetches the first (or the next) page of members. */
