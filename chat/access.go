@@ -235,6 +235,8 @@ var (
 	errNotInRoom   = Errorf(CodeNotFound, "user is not a member of this room")
 	errTopicLength = Errorf(CodeTooLarge, "topic is longer than %d characters", MaxTopicChars)
 	errTopicChars  = Errorf(CodeBadRequest, "topic must be one line of valid UTF-8 without control characters")
+	errDescLength  = Errorf(CodeTooLarge, "description is longer than %d characters", MaxDescriptionChars)
+	errDescChars   = Errorf(CodeBadRequest, "description must be valid UTF-8 without control characters other than line breaks and tabs")
 )
 
 // IsOwner reports whether the user is an owner of the room.
@@ -265,16 +267,17 @@ func (a Access) MayManage() error {
 	return nil
 }
 
-// MayArchive returns nil if the user may archive the room: an owner.
-// already is true if it is archived: archiving twice changes nothing.
-func (a Access) MayArchive() (already bool, err error) {
+// MayArchive returns nil if the user may archive the room (archive true)
+// or bring it back (archive false): an owner, archived or not. already is
+// true if the room is that way: doing it twice changes nothing.
+func (a Access) MayArchive(archive bool) (already bool, err error) {
 	switch err := a.MayRead(); {
 	case err != nil:
 		return false, err
 	case !a.IsOwner():
 		return false, errOwnersOnly
 	}
-	return a.Archived, nil
+	return a.Archived == archive, nil
 }
 
 // MaySetRole returns nil if the user may give target, a user of the room
@@ -360,6 +363,30 @@ func CheckTopic(topic string) error {
 	}
 	if utf8.RuneCountInString(topic) > MaxTopicChars {
 		return errTopicLength
+	}
+	return nil
+}
+
+// MaxDescriptionChars is the longest room description, in Unicode code
+// points: room for a few paragraphs of rules or links beside the one-line
+// topic.
+const MaxDescriptionChars = 1000
+
+// CheckDescription validates a room description: at most
+// MaxDescriptionChars code points of valid UTF-8, several lines allowed
+// ("\n", and tabs), no other control characters (a "\r" too is refused:
+// one line break, one way). "" clears the description.
+func CheckDescription(d string) error {
+	if !utf8.ValidString(d) {
+		return errDescChars
+	}
+	for _, r := range d {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return errDescChars
+		}
+	}
+	if utf8.RuneCountInString(d) > MaxDescriptionChars {
+		return errDescLength
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type Room struct {
 	Mentions int64 `json:"mentions"`
 
 	Topic        string     `json:"topic"`
+	Description  string     `json:"description"` // several lines, at most MaxDescriptionChars
 	MemberCount  int64      `json:"member_count"`
 	LastActivity *time.Time `json:"last_activity"` // when the last message was sent; nil before the first
 	// Archived rooms are read-only: an owner (archive_room) or an

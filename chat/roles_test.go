@@ -74,9 +74,14 @@ func TestAccessMayArchive(t *testing.T) {
 		{"private, not in", privOut, false, notFound},
 	}
 	for _, tt := range tests {
-		already, err := tt.a.MayArchive()
+		already, err := tt.a.MayArchive(true)
 		if got := outcome(err); got != tt.want || already != tt.already {
-			t.Errorf("%s: MayArchive = %v, %v; want %v, %v", tt.name, already, got, tt.already, tt.want)
+			t.Errorf("%s: MayArchive(true) = %v, %v; want %v, %v", tt.name, already, got, tt.already, tt.want)
+		}
+		// Unarchiving is the same rule, from the other side.
+		already, err = tt.a.MayArchive(false)
+		if got := outcome(err); got != tt.want || already != (err == nil && !tt.already) {
+			t.Errorf("%s: MayArchive(false) = %v, %v; want %v, %v", tt.name, already, got, err == nil && !tt.already, tt.want)
 		}
 	}
 }
@@ -202,6 +207,27 @@ func TestCheckTopic(t *testing.T) {
 	for _, tt := range tests {
 		if got := ErrorCode(CheckTopic(tt.topic)); got != tt.code {
 			t.Errorf("CheckTopic(%q) = %q, want %q", tt.topic, got, tt.code)
+		}
+	}
+}
+
+func TestCheckDescription(t *testing.T) {
+	tests := []struct {
+		desc string
+		code Code
+	}{
+		{"", ""},
+		{"Rules:\n- be kind\n- no spam\tplease", ""},
+		{strings.Repeat("é", MaxDescriptionChars), ""},
+		{strings.Repeat("é", MaxDescriptionChars+1), CodeTooLarge},
+		{"windows\r\nline", CodeBadRequest},
+		{"nul\x00", CodeBadRequest},
+		{"bell\a", CodeBadRequest},
+		{"bad \xff utf-8", CodeBadRequest},
+	}
+	for _, tt := range tests {
+		if got := ErrorCode(CheckDescription(tt.desc)); got != tt.code {
+			t.Errorf("CheckDescription(%q) = %q, want %q", tt.desc, got, tt.code)
 		}
 	}
 }

@@ -220,9 +220,13 @@ type Store interface {
 	// RemoveMember ends the membership of the user named username in room,
 	// as Access.MayRemove decides.
 	RemoveMember(ctx context.Context, userID, room, username string) (User, error)
-	// ArchiveRoom archives room, as Access.MayArchive decides: Append
-	// then refuses it with ErrArchived. archived is false if it already was.
-	ArchiveRoom(ctx context.Context, userID, room string) (r Room, archived bool, err error)
+	// SetDescription sets the description of room (CheckDescription), as
+	// Access.MayManage decides, and returns the room as userID sees it.
+	SetDescription(ctx context.Context, userID, room, description string) (Room, error)
+	// ArchiveRoom archives room (archive true), or brings it back (false),
+	// as Access.MayArchive decides: an archived room's Appends are refused
+	// with ErrArchived. changed is false if the room already was that way.
+	ArchiveRoom(ctx context.Context, userID, room string, archive bool) (r Room, changed bool, err error)
 
 	// Append stores a message (see the guarantees above). It returns the
 	// stored message and whether this call created it. A reply

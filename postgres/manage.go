@@ -116,12 +116,26 @@ func (s *Store) SetTopic(ctx context.Context, userID, room, topic string) (chat.
 	if err := chat.CheckTopic(topic); err != nil {
 		return chat.Room{}, err
 	}
+	return s.setRoomText(ctx, "set topic", `UPDATE rooms SET topic = $1 WHERE name = $2`, userID, room, topic)
+}
+
+// SetDescription sets room's description, as chat.Access.MayManage decides.
+func (s *Store) SetDescription(ctx context.Context, userID, room, description string) (chat.Room, error) {
+	if err := chat.CheckDescription(description); err != nil {
+		return chat.Room{}, err
+	}
+	return s.setRoomText(ctx, "set description", `UPDATE rooms SET description = $1 WHERE name = $2`, userID, room, description)
+}
+
+// setRoomText runs update (which takes the text, then the room) for an
+// owner of room, and returns the room as they see it afterwards.
+func (s *Store) setRoomText(ctx context.Context, op, update, userID, room, text string) (chat.Room, error) {
 	var r chat.Room
-	err := s.update(ctx, "set topic", func(tx pgx.Tx) error {
+	err := s.update(ctx, op, func(tx pgx.Tx) error {
 		if _, err := checkAccess(ctx, tx, userID, room, chat.Access.MayManage); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE rooms SET topic = $1 WHERE name = $2`, topic, room); err != nil {
+		if _, err := tx.Exec(ctx, update, text, room); err != nil {
 			return err
 		}
 		var err error
@@ -131,27 +145,28 @@ func (s *Store) SetTopic(ctx context.Context, userID, room, topic string) (chat.
 	return r, err
 }
 
-// ArchiveRoom archives room, as chat.Access.MayArchive decides.
-func (s *Store) ArchiveRoom(ctx context.Context, userID, room string) (r chat.Room, archived bool, err error) {
+// ArchiveRoom archives room, or brings it back, as chat.Access.MayArchive
+// decides.
+func (s *Store) ArchiveRoom(ctx context.Context, userID, room string, archive bool) (r chat.Room, changed bool, err error) {
 	err = s.update(ctx, "archive room", func(tx pgx.Tx) error {
 		a, err := loadAccess(ctx, tx, userID, room)
 		if err != nil {
 			return err
 		}
-		already, err := a.MayArchive()
+		already, err := a.MayArchive(archive)
 		if err != nil {
 			return err
 		}
 		if !already {
-			if _, err := tx.Exec(ctx, `UPDATE rooms SET archived = true WHERE name = $1`, room); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE rooms SET archived = $1 WHERE name = $2`, archive, room); err != nil {
 				return err
 			}
 		}
-		archived = !already
+		changed = !already
 		r, err = roomView(ctx, tx, userID, room)
 		return err
 	})
-	return r, archived, err
+	return r, changed, err
 }
 
 // Members returns a page of room's members, sorted by username without

@@ -60,7 +60,7 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND NOT g.deleted
 	) END,
-	r.topic, r.member_count, r.archived,
+	r.topic, r.description, r.member_count, r.archived,
 	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
 	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr + `,
 	COALESCE(m.muted, false)`
@@ -71,7 +71,7 @@ func scanRoom(row pgx.Row) (chat.Room, error) {
 		last *time.Time
 	)
 	err := row.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
-		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &r.Hidden, &r.Muted)
+		&r.Topic, &r.Description, &r.MemberCount, &r.Archived, &last, &r.Role, &r.Hidden, &r.Muted)
 	if last != nil {
 		t := fromDB(*last)
 		r.LastActivity = &t

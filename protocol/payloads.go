@@ -328,12 +328,19 @@ const (
 	TypeSetRole         = "set_role"
 	TypeRemoveMember    = "remove_member"
 	TypeArchiveRoom     = "archive_room"
+	TypeSetDescription  = "set_description"
 
-	// TypeRoomUpdated tells a room's members that its topic or archived
-	// flag changed.
+	// TypeRoomUpdated tells a room's members that its topic, description
+	// or archived flag changed.
 	TypeRoomUpdated = "room_updated"
 	// TypeMemberUpdated tells a room's members that a member's role changed.
 	TypeMemberUpdated = "member_updated"
+	// TypeMemberJoined tells a room's members that a user became a member
+	// (MemberUpdated's payload: the newcomer's role).
+	TypeMemberJoined = "member_joined"
+	// TypeMemberLeft tells a room's members that a member left or was
+	// removed (MemberAck's payload).
+	TypeMemberLeft = "member_left"
 )
 
 // JoinRoom is the payload of join_room and change_room. Create false asks
@@ -384,6 +391,33 @@ func (p *SetTopic) Validate() error {
 	}
 	return chat.CheckTopic(p.Topic)
 }
+
+// SetDescription is the payload of set_description.
+type SetDescription struct {
+	Room        string `json:"room"`
+	Description string `json:"description"`
+}
+
+// Validate checks the room and the description.
+func (p *SetDescription) Validate() error {
+	if err := checkRoomRef(p.Room); err != nil {
+		return err
+	}
+	return chat.CheckDescription(p.Description)
+}
+
+// ArchiveRoom is the payload of archive_room. Archived false brings an
+// archived room back; left out, it archives, as before.
+type ArchiveRoom struct {
+	Room     string `json:"room"`
+	Archived *bool  `json:"archived,omitempty"`
+}
+
+// Validate checks the room name.
+func (p *ArchiveRoom) Validate() error { return checkRoomRef(p.Room) }
+
+// Archive reports whether the request archives (rather than unarchives).
+func (p *ArchiveRoom) Archive() bool { return p.Archived == nil || *p.Archived }
 
 // Members is the payload of members.
 type Members struct {
@@ -454,8 +488,9 @@ type (
 	// RoomUpdated is the payload of room_updated: the room's fields that
 	// are the same for every member.
 	RoomUpdated struct {
-		Room     string `json:"room"`
-		Topic    string `json:"topic"`
-		Archived bool   `json:"archived"`
+		Room        string `json:"room"`
+		Topic       string `json:"topic"`
+		Description string `json:"description"`
+		Archived    bool   `json:"archived"`
 	}
 )

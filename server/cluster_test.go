@@ -227,3 +227,60 @@ func TestClusterLateRoute(t *testing.T) {
 		t.Errorf("bob got %q", m.Text)
 	}
 }
+
+// TestClusterRoomChanges: on two real nodes (own stores, own buses, in
+// both modes), what an owner changes on one node reaches a member on the
+// other: a newcomer, the topic and description, a role, archiving and
+// unarchiving, and a leave.
+func TestClusterRoomChanges(t *testing.T) {
+	for _, mode := range clusterModes {
+		t.Run(mode, func(t *testing.T) { testClusterRoomChanges(t, mode) })
+	}
+}
+
+func testClusterRoomChanges(t *testing.T, mode string) {
+	nodes := startNodes(t, mode, 2)
+	a, b := nodes[0], nodes[1]
+	room := "changes-" + strings.ToLower(rand.Text()[:10])
+	alice := a.Dial(t, a.Register(t, "alice").Token)
+	alice.Welcome()
+	bob := b.Dial(t, b.Register(t, "bob").Token)
+	bob.Welcome()
+	createRoom(t, alice, room, false)
+	join(t, bob, room)
+	alice.Expect("member_joined", memberOf(t, room, "bob"))
+
+	alice.Ack("set_topic", protocol.SetTopic{Room: room, Topic: "from node a"}, nil)
+	var up protocol.RoomUpdated
+	bob.Expect("room_updated", inRoom(room)).Decode(t, &up)
+	if up.Topic != "from node a" {
+		t.Errorf("bob on node b, topic: %+v", up)
+	}
+	alice.Ack("set_description", protocol.SetDescription{Room: room, Description: "line one\nline two"}, nil)
+	bob.Expect("room_updated", inRoom(room)).Decode(t, &up)
+	if up.Description != "line one\nline two" || up.Topic != "from node a" {
+		t.Errorf("bob on node b, description: %+v", up)
+	}
+
+	alice.Ack("set_role", protocol.SetRole{Room: room, User: "bob", Role: "owner"}, nil)
+	var mu protocol.MemberUpdated
+	bob.Expect("member_updated", inRoom(room)).Decode(t, &mu)
+	if mu.User.Username != "bob" || mu.Role != "owner" {
+		t.Errorf("bob on node b, role: %+v", mu)
+	}
+	// Bob, an owner now, archives and unarchives on node b; alice sees both.
+	// (alice skips the room_updated of her own changes.)
+	bob.Ack("archive_room", protocol.RoomRef{Room: room}, nil)
+	alice.Expect("room_updated", func(f chatdtest.Frame) bool {
+		f.Decode(t, &up)
+		return up.Archived
+	})
+	no := false
+	bob.Ack("archive_room", protocol.ArchiveRoom{Room: room, Archived: &no}, nil)
+	alice.Expect("room_updated", func(f chatdtest.Frame) bool {
+		f.Decode(t, &up)
+		return !up.Archived && up.Description != ""
+	})
+	bob.Ack("leave_room", protocol.RoomRef{Room: room}, nil)
+	alice.Expect("member_left", memberOf(t, room, "bob"))
+}

@@ -170,11 +170,29 @@ func (h *hub) from(ev *busEvent, c *conn) {
 }
 
 // publishRoomUpdated tells the room's members, on every node, its new
-// topic or archived flag.
+// topic, description or archived flag.
 func (h *hub) publishRoomUpdated(r chat.Room) {
 	publishEvent(h.s.bus, h.s.log, roomTopic(r.Name), busEvent{
 		Kind: evUpdated, Frame: frame(protocol.TypeRoomUpdated, "",
-			protocol.RoomUpdated{Room: r.Name, Topic: r.Topic, Archived: r.Archived}),
+			protocol.RoomUpdated{Room: r.Name, Topic: r.Topic, Description: r.Description, Archived: r.Archived}),
+	})
+}
+
+// publishMemberJoined tells the room's members, on every node, that u is
+// now a member with the role role, so that member lists stay true.
+func (h *hub) publishMemberJoined(room string, u chat.User, role string) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMemberJoined, "",
+			protocol.MemberUpdated{Room: room, User: u, Role: role}),
+	})
+}
+
+// publishMemberLeft tells the room's members, on every node, that u is no
+// longer a member (they left, or an owner removed them).
+func (h *hub) publishMemberLeft(room string, u chat.User) {
+	publishEvent(h.s.bus, h.s.log, roomTopic(room), busEvent{
+		Kind: evUpdated, Frame: frame(protocol.TypeMemberLeft, "",
+			protocol.MemberAck{Room: room, User: u}),
 	})
 }
 

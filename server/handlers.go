@@ -54,6 +54,7 @@ func init() {
 		protocol.TypeSetRole:         (*request).setRole,
 		protocol.TypeRemoveMember:    (*request).removeMember,
 		protocol.TypeArchiveRoom:     (*request).archiveRoom,
+		protocol.TypeSetDescription:  (*request).setDescription,
 	}
 }
 
@@ -250,6 +251,9 @@ func (req *request) joinRoom() (any, error) {
 	if err := c.s.hub.joined(c, m.Room, req.env.ID); err != nil {
 		return nil, err
 	}
+	if m.Added && !chat.IsDMName(m.Room.Name) {
+		c.s.hub.publishMemberJoined(m.Room.Name, c.user, m.Room.Role)
+	}
 	c.current = m.Room.Name // the seed's current room: the one last joined or changed to
 	return acked{}, nil
 }
@@ -295,7 +299,10 @@ func (req *request) leaveRoom() (any, error) {
 		return struct{}{}, req.hideDM(p.Room)
 	}
 	if r := c.removeRoom(p.Room); r != nil {
+		// Attached: the user was a member until now (leaving a public room
+		// one is not in tells nobody anything).
 		h.detach(c, r)
+		h.publishMemberLeft(p.Room, c.user)
 	}
 	h.publishRemoved(c.user, p.Room, c)
 	h.presence.left(c.user, p.Room)
@@ -341,6 +348,7 @@ func (req *request) invite() (any, error) {
 	invitee := res.user
 	if res.m.Added {
 		s.hub.added(invitee, res.m.Room)
+		s.hub.publishMemberJoined(p.Room, invitee, res.m.Room.Role)
 	}
 	room, err := s.room(req.ctx, c.user.ID, p.Room)
 	if err != nil {

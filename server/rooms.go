@@ -66,10 +66,26 @@ func (req *request) setTopic() (any, error) {
 	if err := req.decode(&p); err != nil {
 		return nil, err
 	}
-	c := req.c
-	room, err := timed(c.s.metrics, "set_topic", func() (chat.Room, error) {
+	return req.setRoomText("set_topic", func(c *conn) (chat.Room, error) {
 		return c.s.store.SetTopic(req.ctx, c.user.ID, p.Room, p.Topic)
 	})
+}
+
+func (req *request) setDescription() (any, error) {
+	var p protocol.SetDescription
+	if err := req.decode(&p); err != nil {
+		return nil, err
+	}
+	return req.setRoomText("set_description", func(c *conn) (chat.Room, error) {
+		return c.s.store.SetDescription(req.ctx, c.user.ID, p.Room, p.Description)
+	})
+}
+
+// setRoomText runs store, an owner's change of the room's topic or
+// description, tells every node (room_updated) and acks with the room.
+func (req *request) setRoomText(op string, store func(*conn) (chat.Room, error)) (any, error) {
+	c := req.c
+	room, err := timed(c.s.metrics, op, func() (chat.Room, error) { return store(c) })
 	if err != nil {
 		return nil, err
 	}
@@ -79,23 +95,23 @@ func (req *request) setTopic() (any, error) {
 }
 
 func (req *request) archiveRoom() (any, error) {
-	var p protocol.RoomRef
+	var p protocol.ArchiveRoom
 	if err := req.decode(&p); err != nil {
 		return nil, err
 	}
 	c := req.c
 	type result struct {
-		room     chat.Room
-		archived bool
+		room    chat.Room
+		changed bool
 	}
 	res, err := timed(c.s.metrics, "archive_room", func() (result, error) {
-		room, archived, err := c.s.store.ArchiveRoom(req.ctx, c.user.ID, p.Room)
-		return result{room, archived}, err
+		room, changed, err := c.s.store.ArchiveRoom(req.ctx, c.user.ID, p.Room, p.Archive())
+		return result{room, changed}, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if res.archived {
+	if res.changed {
 		c.s.hub.publishRoomUpdated(res.room)
 	}
 	res.room.MembersOnline = c.s.hub.presence.online(res.room.Name)
@@ -164,6 +180,7 @@ func (req *request) removeMember() (any, error) {
 	h := c.s.hub
 	h.publishRemoved(u, p.Room, nil) // every connection of theirs, on every node
 	h.presence.left(u, p.Room)
+	h.publishMemberLeft(p.Room, u)
 	return protocol.MemberAck{Room: p.Room, User: u}, nil
 }
 

@@ -310,3 +310,116 @@ func TestRoleAndTopicAcrossNodes(t *testing.T) {
 		return u.Topic == "from node b"
 	})
 }
+
+// memberOf matches member_joined and member_left events about username in
+// room.
+func memberOf(t *testing.T, room, username string) func(chatdtest.Frame) bool {
+	return func(f chatdtest.Frame) bool {
+		var m protocol.MemberUpdated
+		f.Decode(t, &m)
+		return m.Room == room && m.User.Username == username
+	}
+}
+
+func TestDescriptionReachesMembers(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	bob, bobAcc, _ := online(t, srv, "bob")
+	createRoom(t, alice, "lobby", false)
+	join(t, bob, "lobby")
+	alice.Ack("set_topic", protocol.SetTopic{Room: "lobby", Topic: "Say hello"}, nil)
+	bob.Expect("room_updated", inRoom("lobby"))
+	desc := "Rules:\n- be kind\n- no spam"
+	var ack protocol.RoomAck
+	alice.Ack("set_description", protocol.SetDescription{Room: "lobby", Description: desc}, &ack)
+	if ack.Room.Description != desc || ack.Room.Topic != "Say hello" {
+		t.Errorf("set_description ack: %+v", ack.Room)
+	}
+	var up protocol.RoomUpdated
+	bob.Expect("room_updated", inRoom("lobby")).Decode(t, &up)
+	if up.Description != desc || up.Topic != "Say hello" || up.Archived {
+		t.Errorf("bob's room_updated = %+v, want the description with the topic unchanged", up)
+	}
+	if code := bob.ErrorCode("set_description", protocol.SetDescription{Room: "lobby", Description: "mine"}); code != "forbidden" {
+		t.Errorf("set_description by a member: %s, want forbidden", code)
+	}
+	if code := alice.ErrorCode("set_description", protocol.SetDescription{Room: "lobby", Description: "a\rb"}); code != "bad_request" {
+		t.Errorf("set_description with a CR: %s, want bad_request", code)
+	}
+	long := make([]byte, chat.MaxDescriptionChars+1)
+	for i := range long {
+		long[i] = 'x'
+	}
+	if code := alice.ErrorCode("set_description", protocol.SetDescription{Room: "lobby", Description: string(long)}); code != "too_large" {
+		t.Errorf("set_description too long: %s, want too_large", code)
+	}
+	w := srv.Dial(t, bobAcc.Token).Welcome()
+	if r := roomOf(t, w.Rooms, "lobby"); r.Description != desc {
+		t.Errorf("lobby in bob's welcome: %+v", r)
+	}
+	var dir protocol.DirectoryAck
+	bob.Ack("list_public_rooms", protocol.ListPublicRooms{Query: "lobby"}, &dir)
+	if len(dir.Rooms) != 1 || dir.Rooms[0].Description != desc {
+		t.Errorf("directory: %+v", dir.Rooms)
+	}
+}
+
+func TestMemberJoinedAndLeft(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	bob, _, _ := online(t, srv, "bob")
+	carol, _, _ := online(t, srv, "carol")
+	createRoom(t, alice, "lobby", false)
+
+	join(t, bob, "lobby")
+	var mj protocol.MemberUpdated
+	alice.Expect("member_joined", memberOf(t, "lobby", "bob")).Decode(t, &mj)
+	if mj.Role != chat.RoleMember {
+		t.Errorf("member_joined for bob: %+v, want role member", mj)
+	}
+	join(t, bob, "lobby") // already a member: nothing to tell
+	alice.ExpectNone("member_joined", memberOf(t, "lobby", "bob"), 200*time.Millisecond)
+
+	bob.Ack("leave_room", protocol.RoomRef{Room: "lobby"}, nil)
+	alice.Expect("member_left", memberOf(t, "lobby", "bob"))
+	carol.Ack("leave_room", protocol.RoomRef{Room: "lobby"}, nil) // never joined
+	alice.ExpectNone("member_left", memberOf(t, "lobby", "carol"), 200*time.Millisecond)
+
+	// Invited and removed, in a private room.
+	createRoom(t, alice, "club", true)
+	alice.Ack("invite", protocol.Invite{Room: "club", User: "bob"}, nil)
+	alice.Expect("member_joined", memberOf(t, "club", "bob"))
+	alice.Ack("invite", protocol.Invite{Room: "club", User: "carol"}, nil)
+	bob.Expect("member_joined", memberOf(t, "club", "carol"))
+	alice.Ack("remove_member", protocol.Invite{Room: "club", User: "carol"}, nil)
+	bob.Expect("member_left", memberOf(t, "club", "carol"))
+	// (carol's own connections may hear of it too, before their
+	// room_removed detaches them: the two travel on different topics.)
+}
+
+func TestUnarchive(t *testing.T) {
+	srv := start(t)
+	alice, _, _ := online(t, srv, "alice")
+	bob, _, _ := online(t, srv, "bob")
+	createRoom(t, alice, "lobby", false)
+	join(t, bob, "lobby")
+	alice.Ack("archive_room", protocol.RoomRef{Room: "lobby"}, nil) // no "archived": archives, as before
+	bob.Expect("room_updated", inRoom("lobby"))
+	no := false
+	if code := bob.ErrorCode("archive_room", protocol.ArchiveRoom{Room: "lobby", Archived: &no}); code != "forbidden" {
+		t.Errorf("unarchiving by a member: %s, want forbidden", code)
+	}
+	var ra protocol.RoomAck
+	alice.Ack("archive_room", protocol.ArchiveRoom{Room: "lobby", Archived: &no}, &ra)
+	if ra.Room.Archived {
+		t.Errorf("archive_room archived:false ack: %+v", ra.Room)
+	}
+	var up protocol.RoomUpdated
+	bob.Expect("room_updated", inRoom("lobby")).Decode(t, &up)
+	if up.Archived {
+		t.Errorf("bob's room_updated after unarchiving: %+v", up)
+	}
+	send(t, bob, "lobby", "open again")
+	alice.Ack("archive_room", protocol.ArchiveRoom{Room: "lobby", Archived: &no}, nil) // twice: just acks
+	bob.ExpectNone("room_updated", inRoom("lobby"), 200*time.Millisecond)
+}

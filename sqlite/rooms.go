@@ -59,7 +59,7 @@ const roomColumns = `r.name, r.private, COALESCE(r.owner, ''), r.last_seq, m.las
 		SELECT COUNT(*) FROM messages g
 		WHERE g.room = r.name AND g.seq > m.last_read_seq AND g.user_id <> m.user_id AND g.deleted = 0
 	) END,
-	r.topic, r.member_count, r.archived,
+	r.topic, r.description, r.member_count, r.archived,
 	(SELECT g.sent_at FROM messages g WHERE g.room = r.name AND g.seq = r.last_seq),
 	CASE WHEN m.user_id IS NULL THEN '' ELSE ` + roleExpr + ` END, ` + hiddenExpr + `,
 	COALESCE(m.muted, 0)`
@@ -73,7 +73,7 @@ func scanRoom(sc scanner) (chat.Room, error) {
 		hid  sql.NullBool
 	)
 	err := sc.Scan(&r.Name, &r.Private, &r.Owner, &r.LastSeq, &r.Joined, &r.Unread,
-		&r.Topic, &r.MemberCount, &r.Archived, &last, &r.Role, &hid, &r.Muted)
+		&r.Topic, &r.Description, &r.MemberCount, &r.Archived, &last, &r.Role, &hid, &r.Muted)
 	if last.Valid {
 		t := fromMillis(last.Int64)
 		r.LastActivity = &t

@@ -180,7 +180,7 @@ var fileTests = []test{
 		f.createRoom(alice, "closed", false)
 		_, err = f.s.SaveFile(f.ctx, bob.ID, chat.NewFile{Room: "closed", Name: "x", Content: []byte("x")})
 		checkErr(t, "SaveFile to a room one is not in", err, chat.ErrForbidden)
-		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "closed"); err != nil {
+		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "closed", true); err != nil {
 			t.Fatalf("ArchiveRoom: %v", err)
 		}
 		_, err = f.s.SaveFile(f.ctx, alice.ID, chat.NewFile{Room: "closed", Name: "x", Content: []byte("x")})

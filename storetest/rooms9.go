@@ -56,7 +56,7 @@ var directoryTests = []test{
 		f.createRoom(alice, "secret", true)
 		f.openDM(alice, bob)
 		f.createRoom(alice, "old", false)
-		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "old"); err != nil {
+		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "old", true); err != nil {
 			t.Fatalf("ArchiveRoom: %v", err)
 		}
 		for _, u := range []chat.User{alice, bob} {
@@ -349,19 +349,108 @@ var rolesTests = []test{
 	}},
 }
 
+var descriptionTests = []test{
+	{"OwnerOnlySeveralLines", func(t *testing.T, f *fixture) {
+		alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
+		f.createRoom(alice, "lobby", false)
+		f.join(bob, "lobby")
+		if _, err := f.s.SetTopic(f.ctx, alice.ID, "lobby", "Say hello"); err != nil {
+			t.Fatalf("SetTopic: %v", err)
+		}
+		desc := "Rules:\n- be kind\n- no spam"
+		r, err := f.s.SetDescription(f.ctx, alice.ID, "lobby", desc)
+		if err != nil || r.Description != desc || r.Topic != "Say hello" {
+			t.Fatalf("SetDescription by the owner: %+v, %v; want the description, the topic unchanged", r, err)
+		}
+		if got := f.room(bob, "lobby").Description; got != desc {
+			t.Errorf("bob sees description %q, want %q", got, desc)
+		}
+		rooms, _ := f.directory(carol, chat.DirectoryQuery{Query: "lobby"})
+		if len(rooms) != 1 || rooms[0].Description != desc {
+			t.Errorf("the directory shows carol %+v, want lobby with its description", rooms)
+		}
+		var joined bool
+		for _, r := range f.rooms(bob) {
+			joined = joined || (r.Name == "lobby" && r.Description == desc)
+		}
+		if !joined {
+			t.Errorf("Rooms(bob) has no lobby with its description")
+		}
+		_, err = f.s.SetDescription(f.ctx, bob.ID, "lobby", "bob's now")
+		checkErr(t, "SetDescription by a member", err, chat.ErrForbidden)
+		_, err = f.s.SetDescription(f.ctx, alice.ID, chat.General, "everyone's")
+		checkErr(t, "SetDescription of general", err, chat.ErrForbidden)
+		f.createRoom(alice, "secret", true)
+		_, err = f.s.SetDescription(f.ctx, carol.ID, "secret", "x")
+		_, errMissing := f.s.SetDescription(f.ctx, carol.ID, "no-such-room", "x")
+		checkSameNotFound(t, "SetDescription(carol, secret)", err, errMissing)
+		if got := f.room(alice, "lobby").Description; got != desc {
+			t.Errorf("description after refused changes = %q", got)
+		}
+	}},
+	{"Bounds", func(t *testing.T, f *fixture) {
+		alice := f.user("alice")
+		f.createRoom(alice, "lobby", false)
+		long := strings.Repeat("é", chat.MaxDescriptionChars)
+		if _, err := f.s.SetDescription(f.ctx, alice.ID, "lobby", long); err != nil {
+			t.Errorf("SetDescription(%d characters): %v", chat.MaxDescriptionChars, err)
+		}
+		_, err := f.s.SetDescription(f.ctx, alice.ID, "lobby", long+"x")
+		checkErr(t, "SetDescription(too long)", err, chat.ErrTooLarge)
+		_, err = f.s.SetDescription(f.ctx, alice.ID, "lobby", "carriage\rreturn")
+		checkErr(t, "SetDescription(CR)", err, chat.ErrBadRequest)
+		if r, err := f.s.SetDescription(f.ctx, alice.ID, "lobby", ""); err != nil || r.Description != "" {
+			t.Errorf("clearing the description: %+v, %v", r, err)
+		}
+		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", true); err != nil {
+			t.Fatalf("ArchiveRoom: %v", err)
+		}
+		_, err = f.s.SetDescription(f.ctx, alice.ID, "lobby", "closed")
+		checkErr(t, "SetDescription of an archived room", err, chat.ErrForbidden)
+	}},
+}
+
 var archiveTests = []test{
+	{"Unarchive", func(t *testing.T, f *fixture) {
+		alice, bob := f.user("alice"), f.user("bob")
+		f.createRoom(alice, "lobby", false)
+		f.join(bob, "lobby")
+		if r, changed, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", false); err != nil || changed || r.Archived {
+			t.Errorf("unarchiving a room that is not archived: %+v, changed %v, %v; want no change", r, changed, err)
+		}
+		if _, _, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", true); err != nil {
+			t.Fatalf("ArchiveRoom: %v", err)
+		}
+		_, _, err := f.s.ArchiveRoom(f.ctx, bob.ID, "lobby", false)
+		checkErr(t, "unarchiving by a member", err, chat.ErrForbidden)
+		r, changed, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", false)
+		if err != nil || !changed || r.Archived {
+			t.Fatalf("unarchiving by the owner: %+v, changed %v, %v", r, changed, err)
+		}
+		if f.room(bob, "lobby").Archived {
+			t.Errorf("bob's lobby is still archived")
+		}
+		f.send(bob, "lobby", "back again")
+		if _, err := f.s.SetTopic(f.ctx, alice.ID, "lobby", "open"); err != nil {
+			t.Errorf("SetTopic after unarchiving: %v", err)
+		}
+		rooms, _ := f.directory(bob, chat.DirectoryQuery{Query: "lobby"})
+		if len(rooms) != 1 {
+			t.Errorf("an unarchived room is back in the directory: got %v", roomNames(rooms))
+		}
+	}},
 	{"RefusesMessagesStaysReadable", func(t *testing.T, f *fixture) {
 		alice, bob := f.user("alice"), f.user("bob")
 		f.createRoom(alice, "lobby", false)
 		f.join(bob, "lobby")
 		f.send(bob, "lobby", "before")
-		_, _, err := f.s.ArchiveRoom(f.ctx, bob.ID, "lobby")
+		_, _, err := f.s.ArchiveRoom(f.ctx, bob.ID, "lobby", true)
 		checkErr(t, "ArchiveRoom by a member", err, chat.ErrForbidden)
-		r, archived, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby")
+		r, archived, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", true)
 		if err != nil || !archived || !r.Archived {
 			t.Fatalf("ArchiveRoom by the owner: %+v, %v, %v", r, archived, err)
 		}
-		if _, archived, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby"); err != nil || archived {
+		if _, archived, err := f.s.ArchiveRoom(f.ctx, alice.ID, "lobby", true); err != nil || archived {
 			t.Errorf("ArchiveRoom again: archived %v, %v; want false, nil", archived, err)
 		}
 		_, _, err = f.s.Append(f.ctx, chat.NewMessage{Room: "lobby", From: bob, Text: "after"})

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Rooms", roomsTests},
 		{"Directory", directoryTests},
 		{"Topic", topicTests},
+		{"Description", descriptionTests},
 		{"Members", membersTests},
 		{"Roles", rolesTests},
 		{"Archive", archiveTests},
@@ -331,8 +332,8 @@ func checkRoom(tb testing.TB, what string, got, want chat.Room) {
 	tb.Helper()
 	got.MembersOnline, want.MembersOnline = 0, 0 // the server's, not the store's
 	// The fields of issue 9 have tests of their own (rooms9.go).
-	got.Topic, got.MemberCount, got.LastActivity, got.Archived, got.Role, got.Hidden = "", 0, nil, false, "", false
-	want.Topic, want.MemberCount, want.LastActivity, want.Archived, want.Role, want.Hidden = "", 0, nil, false, "", false
+	got.Topic, got.Description, got.MemberCount, got.LastActivity, got.Archived, got.Role, got.Hidden = "", "", 0, nil, false, "", false
+	want.Topic, want.Description, want.MemberCount, want.LastActivity, want.Archived, want.Role, want.Hidden = "", "", 0, nil, false, "", false
 	if got != want {
 		tb.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}

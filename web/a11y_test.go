@@ -205,6 +205,26 @@ func TestBrowserAccessibility(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#messages li.msg.own .msg-delete`)),
 		chromedp.WaitVisible(chromedp.CSS(`#messages .msg-delete-confirm`)))
 	desk.audit(src, "confirming a delete")
+	desk.run(chromedp.Click(chromedp.CSS(`#messages .msg-delete-cancel`)))
+
+	// The directory, and the details of a room its owner runs.
+	desk.run(chromedp.Click(chromedp.CSS("#open-directory")))
+	desk.waitJS("the directory's rooms", `document.querySelectorAll('#directory-list li').length > 0`, 10*time.Second)
+	desk.audit(src, "the room directory")
+	desk.run(chromedp.Click(chromedp.CSS("#directory-close")))
+	desk.run(
+		chromedp.SendKeys(chromedp.CSS("#join-room-input"), "no-such-room"),
+		chromedp.Click(chromedp.CSS("#join-room-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#join-create-yes")),
+	)
+	desk.audit(src, "asking whether to create a room")
+	desk.run(chromedp.Click(chromedp.CSS("#join-create-no")))
+	desk.openRoom("secret")
+	desk.run(chromedp.Click(chromedp.CSS("#room-details")))
+	desk.waitJS("the members", `document.querySelectorAll('#members-list li').length > 0`, 10*time.Second)
+	desk.audit(src, "a room's details, as its owner")
+	desk.run(chromedp.Click(chromedp.CSS("#room-dialog-close")))
+	desk.openRoom("general")
 
 	// Reactions, the emoji picker, and a thread with a reply: in the panel
 	// on the desktop, in a drawer on the phone.

@@ -239,13 +239,20 @@ func (p *tab) waitOnline(timeout time.Duration) {
 // roomButton is the sidebar entry of a room.
 func roomButton(room string) string { return fmt.Sprintf(`[data-room=%q]`, room) }
 
+// joinRoom joins a room by name through the sidebar form, creating it
+// (after the form asks) if it does not exist.
 func (p *tab) joinRoom(room string) {
 	p.t.Helper()
 	p.run(
 		chromedp.SendKeys(chromedp.CSS("#join-room-input"), room),
 		chromedp.Click(chromedp.CSS("#join-room-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#room-list "+roomButton(room))),
 	)
+	p.waitJS("the room, or the question whether to create it", fmt.Sprintf(
+		`!!document.querySelector('#room-list ' + %q) || !document.getElementById('join-create').hidden`, roomButton(room)), 10*time.Second)
+	if eval[bool](p, `!document.getElementById('join-create').hidden`) {
+		p.run(chromedp.Click(chromedp.CSS("#join-create-yes")))
+	}
+	p.run(chromedp.WaitVisible(chromedp.CSS("#room-list " + roomButton(room))))
 	p.openRoom(room)
 }
 
@@ -376,12 +383,15 @@ func TestBrowserPrivateRoomInvite(t *testing.T) {
 	bob.waitText("for invited eyes only", 5*time.Second)
 
 	// carol was not invited: the room is not listed, and asking for it by
-	// name fails like a room that does not exist.
+	// name answers like a room that does not exist (would she create it?);
+	// creating it says it is private.
 	carol.run(
 		chromedp.SendKeys(chromedp.CSS("#join-room-input"), "secret"),
 		chromedp.Click(chromedp.CSS("#join-room-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#join-create-yes")),
+		chromedp.Click(chromedp.CSS("#join-create-yes")),
 	)
-	carol.waitJS("an error for the uninvited join", `document.querySelector('#side-status')?.classList.contains('error')`, 5*time.Second)
+	carol.waitJS("an error for the uninvited join", `document.querySelector('#side-status')?.classList.contains('error') && /private/.test(document.querySelector('#side-status').textContent)`, 5*time.Second)
 	if eval[bool](carol, fmt.Sprintf(`!!document.querySelector(%q)`, roomButton("secret"))) {
 		t.Error("carol's sidebar lists the private room")
 	}

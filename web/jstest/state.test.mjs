@@ -35,8 +35,11 @@ test('resetState forgets the user but not that a welcome was seen', () => {
 test('upsertRoom derives the read marker from last_seq and unread', () => {
   const r = upsertRoom({ name: 'general', last_seq: 10, unread: 3, members_online: 2 });
   assert.deepEqual(r, {
-    name: 'general', private: false, lastSeq: 10, unread: 3, mentions: 0, readSeq: 7, membersOnline: 2, memberCount: 0, role: '', muted: false,
+    name: 'general', private: false, lastSeq: 10, unread: 3, mentions: 0, readSeq: 7, membersOnline: 2,
+    topic: '', description: '', memberCount: 0, archived: false, role: 'member', muted: false,
   });
+  const club = upsertRoom({ name: 'club', topic: 'Hi', description: 'Rules', member_count: 4, archived: true, role: 'owner' });
+  assert.deepEqual([club.topic, club.description, club.memberCount, club.archived, club.role], ['Hi', 'Rules', 4, true, 'owner']);
   assert.equal(upsertRoom({ name: 'team', last_seq: 4, unread: 2, mentions: 1 }).mentions, 1);
   // A later view with nothing unread keeps a marker that was further on.
   applyReadMarker(r, 10);

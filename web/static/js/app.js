@@ -11,10 +11,14 @@
 //   replies.js       the thread panel: opening a thread, its replies, replying
 //   react.js         adding and removing one's reactions
 //   forms.js         the sidebar's join, create, invite, message and leave
+//   directory.js     the room directory: search, pages, join from there
+//   roomadmin.js     the room's details dialog: members, and what owners do there
+//   roominfo.js      the rules and updates of rooms people run (no DOM)
 //   auth.js          the sign-in screen and the session over HTTP
 //   render.js        draws what changed, once per microtask, from state:
 //   view-sidebar.js, view-header.js, view-messages.js, view-thread.js,
-//   view-reactions.js, view-attachments.js  (they only read state)
+//   view-reactions.js, view-attachments.js, view-directory.js,
+//   view-members.js  (they only read state)
 //   notices.js, drawer.js, picker.js, dom.js  small DOM helpers
 //   autocomplete.js  @ suggestions in the composer (mentions.js: the rules)
 //   notify.js        browser notifications and per-room mute
@@ -41,16 +45,28 @@
 //   #room-list  button.room-btn[data-room="<name>"][data-unread="<n>"]  rooms (not DMs);
 //               the current one has aria-current="page"; .badge holds the unread count
 //   #dm-list    button.room-btn[data-room="dm:a:b"][data-user="<peer>"]  direct messages
-//   #join-room-input + #join-room-submit          join a public room by name
+//   #join-room-input + #join-room-submit          join a room by name; one that does not exist asks
+//               #join-create ("There is no public room #x. Create it?"): #join-create-yes / #join-create-no
+//   #open-directory  opens dialog#directory: #directory-search, #directory-list li.dir-room[data-dir-room]
+//               (.dir-name, .dir-topic, .dir-meta) with button.dir-join ("Join"/"Open"), #directory-more,
+//               #directory-status, #directory-close
+//   #room-topic (header, hidden without a topic); #room-details "Members N" (#member-count) opens
+//               dialog#room-dialog: #room-dialog-topic, #room-dialog-description, owners' #room-about-form
+//               (#room-topic-input, #room-description-input, #room-about-save) and #room-archive
+//               ("Archive room"/"Unarchive room"); #members-list li.member[data-user][data-role][data-online]
+//               with owners' button.member-role ("Make owner"/"Make member"), .member-remove ->
+//               .member-remove-confirm / .member-remove-cancel; #members-more, #room-dialog-status
+//   #archived-note  shown instead of #composer-form in an archived room
+//   #leave-room  asks first: its text becomes "Leave #x?"; a second click leaves
 //   #create-room-name + #create-room-private (checkbox) + #create-room-submit
-//   #invite-form (shown for a private, non-DM current room): #invite-user + #invite-submit
+//   #invite-form (shown to the owners of a private, non-DM current room): #invite-user + #invite-submit
 //   #dm-user + #dm-submit                         "New message to <username>" (open_dm)
 //   #side-status                                  result/error of the forms above (.error / .ok)
 //   #room-name                                    current room's label; #leave-room
 //   #online-count ("3 online"), #online-list span[data-user="<username>"]
 //   #messages   li.msg[data-seq][data-id][data-author]  (.own for mine, .deleted, .cont)
 //               each with .author, time.time, .text, .edited ("(edited)") when edited;
-//               own messages: button.msg-edit, button.msg-delete -> button.msg-delete-confirm /
+//               own messages: button.msg-edit, button.msg-delete (owners: .msg-delete on all) -> button.msg-delete-confirm /
 //               .msg-delete-cancel; while editing: textarea.edit-input, .msg-edit-save,
 //               .msg-edit-cancel, .edit-error
 //               li.day-sep[data-day] day separators; li.gap-sep > button.gap-btn missed messages
@@ -96,7 +112,7 @@ import { $ } from './dom.js';
 import { scheduleRender } from './render.js';
 import { fetchMe, signedInHint, setSignedInHint, showAuth, doAuth, signOut } from './auth.js';
 import { handleWelcome, handleEvent, isOtherUser, resetEvents } from './events.js';
-import { openRoom, setCurrent, loadOlder, fillGap, readPref, refreshPublicRooms, resetRooms } from './rooms.js';
+import { openRoom, setCurrent, loadOlder, fillGap, readPref, resetRooms } from './rooms.js';
 import { flushOutbox, settleHeld, resetSend } from './send.js';
 import { scheduleMarkRead, resetRead } from './read.js';
 import { openThread, closeThread, loadOlderReplies, submitReply } from './replies.js';
@@ -106,7 +122,11 @@ import { rootOf } from './thread.js';
 import {
   autosize, submitComposer, onComposerInput, editLastOwn, startEdit, cancelEdit, saveEdit, askDelete, cancelDelete, deleteMessage,
 } from './composer.js';
-import { joinRoom, createRoom, invite, openDM, leaveRoom } from './forms.js';
+import { joinRoom, confirmCreate, cancelCreate, createRoom, invite, openDM, leaveRoom } from './forms.js';
+import { openDirectory, closeDirectory, onSearchInput, moreRooms, joinFromDirectory } from './directory.js';
+import {
+  openRoomDialog, closeRoomDialog, onRoomDialogClosed, loadMembers, saveAbout, toggleArchive, onMembersClick,
+} from './roomadmin.js';
 import { setComposerError, clearNotices } from './notices.js';
 import { openDrawer, closeDrawer, drawerOpen } from './drawer.js';
 import { renderMe, resetHeader } from './view-header.js';
@@ -190,6 +210,8 @@ function resetAll() {
   resetSend();
   resetUploads();
   resetRooms();
+  closeDirectory();
+  closeRoomDialog();
   resetState();
   resetHeader();
   resetSidebar();
@@ -268,7 +290,9 @@ function wireStaticHandlers() {
   $('dm-list').addEventListener('click', onRoomClick);
 
   $('join-room-form').addEventListener('submit', joinRoom);
-  $('join-room-input').addEventListener('focus', refreshPublicRooms);
+  $('join-create-yes').addEventListener('click', confirmCreate);
+  $('join-create-no').addEventListener('click', cancelCreate);
+  wireRoomDialogs();
   $('create-room-form').addEventListener('submit', createRoom);
   $('invite-form').addEventListener('submit', invite);
   $('dm-form').addEventListener('submit', openDM);
@@ -327,6 +351,29 @@ function wireSearch() {
   });
 }
 
+function wireRoomDialogs() {
+  $('open-directory').addEventListener('click', openDirectory);
+  $('directory-close').addEventListener('click', closeDirectory);
+  $('directory').addEventListener('close', () => {
+    // Back to the button that opened it, unless a room just opened took focus.
+    if (!document.activeElement || document.activeElement === document.body) $('open-directory').focus();
+  });
+  $('directory-form').addEventListener('submit', (e) => e.preventDefault());
+  $('directory-search').addEventListener('input', onSearchInput);
+  $('directory-more').addEventListener('click', moreRooms);
+  $('directory-list').addEventListener('click', (e) => {
+    const b = e.target.closest('button.dir-join');
+    if (b) joinFromDirectory(b.dataset.dirRoom);
+  });
+  $('room-details').addEventListener('click', openRoomDialog);
+  $('room-dialog-close').addEventListener('click', closeRoomDialog);
+  $('room-dialog').addEventListener('close', onRoomDialogClosed);
+  $('room-about-form').addEventListener('submit', saveAbout);
+  $('room-archive').addEventListener('click', toggleArchive);
+  $('members-list').addEventListener('click', onMembersClick);
+  $('members-more').addEventListener('click', () => loadMembers(false));
+}
+
 function wireMessages() {
   const messages = $('messages');
   messages.addEventListener('click', (e) => {
@@ -338,7 +385,8 @@ function wireMessages() {
     const b = e.target.closest('button[data-action]');
     if (!b) {
       // Tapping a message shows its actions on touch screens (no hover there).
-      const tapped = e.target.closest('.msg:not(.pending)');
+      const msg = e.target.closest('.msg:not(.pending)');
+      const tapped = msg && msg.querySelector('.msg-actions') ? msg : null;
       for (const el of messages.querySelectorAll('.msg.selected')) if (el !== tapped) el.classList.remove('selected');
       if (tapped && !window.getSelection().toString()) tapped.classList.toggle('selected');
       return;

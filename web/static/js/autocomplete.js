@@ -19,7 +19,7 @@ let optionSeq = 0;
 
 /** membersOf returns the cached members of room and refreshes them when stale. */
 function membersOf(room) {
-  const cached = state.members.get(room);
+  const cached = state.mentionables.get(room);
   if ((!cached || Date.now() - cached.at > MEMBERS_FRESH_MS) && connected() && !(cached && cached.loading)) {
     fetchMembers(room, cached);
   }
@@ -28,7 +28,7 @@ function membersOf(room) {
 
 async function fetchMembers(room, old) {
   const entry = { users: old ? old.users : [], at: old ? old.at : 0, loading: true };
-  state.members.set(room, entry);
+  state.mentionables.set(room, entry);
   try {
     const r = await conn.request('members', { room, limit: MEMBERS_PAGE });
     entry.users = (r.members || []).map((m) => m && m.user).filter(Boolean);
@@ -39,7 +39,7 @@ async function fetchMembers(room, old) {
   } finally {
     entry.loading = false;
   }
-  if (state.members.get(room) === entry) update();
+  if (state.mentionables.get(room) === entry) update();
 }
 
 /** update opens, refreshes or closes the list for the composer's text and caret. */

@@ -8,7 +8,8 @@ import {
 import { UPDATED } from './store.js';
 import { isDM, roomLabel, errorText } from './format.js';
 import { scheduleRender } from './render.js';
-import { openRoom, setCurrent, forgetRoom, recoverRoom, refreshPublicRooms, readPref } from './rooms.js';
+import { openRoom, setCurrent, forgetRoom, recoverRoom, readPref } from './rooms.js';
+import { applyRoomUpdated, applyMemberEvent, setMemberOnline } from './roominfo.js';
 import { settleOutbox, flushOutbox } from './send.js';
 import { scheduleMarkRead, viewing } from './read.js';
 import { announce, setComposerError, setSideStatus } from './notices.js';
@@ -67,7 +68,6 @@ export function handleWelcome(w) {
 
   reloadThread(); // replies, reactions and edits missed while away
   flushOutbox();
-  refreshPublicRooms();
   scheduleRender({ sidebar: true, header: true, messages: true, conn: true });
 }
 
@@ -87,6 +87,10 @@ export function handleEvent(type, p) {
       const name = p && (typeof p.room === 'string' ? p.room : (p.room && p.room.name) || p.name);
       return name && state.rooms.has(name) && forgetRoom(name, true);
     }
+    case 'room_updated': return onRoomUpdated(p);
+    case 'member_joined':
+    case 'member_left':
+    case 'member_updated': return onMemberEvent(type, p);
     case 'error': return onUnsolicitedError(p);
     default: return undefined; // late acks of timed-out requests, future events
   }
@@ -176,6 +180,7 @@ function onMessageDeleted(p) {
 function onPresence(p) {
   if (!p || !p.room || !p.user) return;
   applyPresence(p);
+  if (setMemberOnline(state.members, p.user.id, p.status === 'online')) scheduleRender({ details: true });
   if (p.status !== 'online') clearTyping(p.room, p.user.username);
   scheduleRender({ header: p.room === state.current, sidebar: true });
 }
@@ -213,6 +218,18 @@ function onRoomAdded(r) {
   if (isNew && isDM(r.name)) setSideStatus(`${roomLabel(r.name, state.me.username)} started a conversation with you.`, 'ok');
   else if (isNew) setSideStatus(`You were added to #${r.name}.`, 'ok');
   scheduleRender({ sidebar: true });
+}
+
+function onRoomUpdated(p) {
+  if (p && applyRoomUpdated(state.rooms.get(p.room), p) && p.room === state.current) {
+    scheduleRender({ header: true, messages: true });
+  }
+}
+
+function onMemberEvent(type, p) {
+  const room = p && state.rooms.get(p.room);
+  if (!room || !applyMemberEvent(type, p, { room, list: state.members, meId: state.me && state.me.id })) return;
+  if (p.room === state.current) scheduleRender({ header: true, messages: true, sidebar: true });
 }
 
 function onUnsolicitedError(p) {

@@ -1,11 +1,13 @@
-// The sidebar's forms: join, create, invite, open a direct conversation,
-// and leave the room shown. Each asks the server and says how it went in
+// The sidebar's forms: join (asking before creating a room that does not
+// exist), create, invite, open a direct conversation, and leave the room
+// shown (after a confirming second click). Each asks the server and says how it went in
 // the sidebar's status line.
 
 import { state } from './state.js';
 import { conn, connected } from './client.js';
 import { USERNAME_RE, normalizeRoomName, errorText, isDM } from './format.js';
 import { openRoom, forgetRoom, addJoined, refreshWho } from './rooms.js';
+import { scheduleRender } from './render.js';
 import { setSideStatus } from './notices.js';
 import { $ } from './dom.js';
 
@@ -51,6 +53,7 @@ export function joinRoom(e) {
     input.focus();
     return;
   }
+  setJoinAsk(null);
   if (state.rooms.has(name)) {
     input.value = '';
     openRoom(name);
@@ -59,15 +62,52 @@ export function joinRoom(e) {
   sideRequest('join-room-submit', async () => {
     let ack;
     try {
-      ack = await conn.request('join_room', { room: name });
+      // create:false: a typo must not make a room; not_found asks first.
+      ack = await conn.request('join_room', { room: name, create: false });
     } catch (err) {
-      if (err.code === 'not_found') throw friendly(err, `#${name} is private. Ask its owner for an invitation.`);
-      throw err;
+      if (err.code !== 'not_found') throw err;
+      setSideStatus('');
+      setJoinAsk(name);
+      $('join-create-yes').focus();
+      return;
     }
     addJoined(ack.room || { name });
     input.value = '';
     setSideStatus(`Joined #${name}.`, 'ok');
   });
+}
+
+function setJoinAsk(name) {
+  state.joinAsk = name;
+  scheduleRender({ sidebar: true });
+}
+
+/** confirmCreate answers "Create #name?" with yes: the room is created, public. */
+export function confirmCreate() {
+  const name = state.joinAsk;
+  if (!name) return;
+  sideRequest('join-create-yes', async () => {
+    let ack;
+    try {
+      ack = await conn.request('create_room', { room: name, private: false });
+    } catch (err) {
+      // It exists but could not be joined: a private room one is not in.
+      if (err.code === 'conflict') throw friendly(err, `#${name} is private. Ask its owner for an invitation.`);
+      throw err;
+    } finally {
+      setJoinAsk(null);
+    }
+    $('join-room-input').value = '';
+    addJoined(ack.room || { name });
+    setSideStatus(`Created #${name}.`, 'ok');
+  });
+}
+
+/** cancelCreate answers "Create #name?" with no: nothing is created. */
+export function cancelCreate() {
+  setJoinAsk(null);
+  setSideStatus('');
+  $('join-room-input').focus();
 }
 
 export function createRoom(e) {
@@ -136,14 +176,15 @@ export function openDM(e) {
 
 let leaveConfirmTimer = null;
 
-// leaveRoom leaves the room shown; a private one only on a second click,
-// since coming back needs an invitation.
+// leaveRoom leaves the room shown on a second click: a first one asks
+// "Leave #name?", since leaving loses the room's place in the sidebar (and
+// a private room needs an invitation to come back).
 export async function leaveRoom() {
   const name = state.current;
   const r = name && state.rooms.get(name);
   if (!r) return;
   const btn = $('leave-room');
-  if (r.private && btn.dataset.confirm !== name) {
+  if (btn.dataset.confirm !== name) {
     btn.dataset.confirm = name;
     btn.textContent = isDM(name) ? 'Leave conversation?' : `Leave #${name}?`;
     clearTimeout(leaveConfirmTimer);

@@ -6,9 +6,12 @@ import { renderSidebar } from './view-sidebar.js';
 import { renderHeader, renderConn, renderTyping } from './view-header.js';
 import { renderMessagePane } from './view-messages.js';
 import { renderThread } from './view-thread.js';
+import { renderDirectory } from './view-directory.js';
+import { renderRoomDialog } from './view-members.js';
 
 let queued = false;
-let flags = { sidebar: false, header: false, messages: false, conn: false, typing: false, thread: false };
+const none = () => ({ sidebar: false, header: false, messages: false, conn: false, typing: false, thread: false, directory: false, details: false });
+let flags = none();
 
 /** scheduleRender asks for the named parts to be drawn from state. */
 export function scheduleRender(want) {
@@ -20,7 +23,7 @@ export function scheduleRender(want) {
   Promise.resolve().then(() => {
     queued = false;
     const f = flags;
-    flags = { sidebar: false, header: false, messages: false, conn: false, typing: false, thread: false };
+    flags = none();
     if (!state.me) return;
     if (f.conn) renderConn();
     if (f.sidebar) renderSidebar();
@@ -30,5 +33,7 @@ export function scheduleRender(want) {
     // The thread panel shows messages of the room too (its outbox entries,
     // edits): it is drawn with the messages.
     if (f.thread || f.messages) renderThread();
+    if (f.directory) renderDirectory();
+    if (f.details || f.header) renderRoomDialog();
   });
 }

@@ -2,7 +2,8 @@
 // when a room is opened, older pages as the user scrolls up, what was
 // missed while disconnected (PROTOCOL.md §6), and who is online.
 
-import { state, getStore, upsertRoom, dropRoom, defaultRoom, applyWho, noteReplies } from './state.js';
+import { state, getStore, upsertRoom, dropRoom, applyWho, noteReplies } from './state.js';
+import { afterLeaving } from './roominfo.js';
 import { conn, connected } from './client.js';
 import { catchUp, gapFillQuery } from './sync.js';
 import { isDM, errorText } from './format.js';
@@ -18,7 +19,6 @@ import { renderUploads } from './upload.js';
 
 const PAGE = 50;
 const WHO_REFRESH_MS = 30000;
-const PUBLIC_ROOMS_EVERY_MS = 10000;
 
 let whoTimer = null;
 
@@ -44,9 +44,11 @@ export function setCurrent(name, { quiet = false } = {}) {
   if (state.current === name) return;
   // Keep the draft of the room we leave.
   if (state.current) saveDraft(state.current);
+  if (state.current && state.rooms.has(state.current)) state.previous = state.current;
   state.current = name;
   // A thread belongs to its room, as in other chat apps: another room closes it.
   if (state.thread && state.thread.room !== name) state.thread = null;
+  if ($('room-dialog').open) $('room-dialog').close(); // it shows the room that was current
   state.editing = null;
   state.confirmDelete = null;
   state.loadingOlder = false;
@@ -78,7 +80,7 @@ export function forgetRoom(name, announceIt) {
   dropRoom(name);
   if (announceIt) setSideStatus(`You left ${isDM(name) ? 'the conversation' : `#${name}`}.`, 'ok');
   if (state.current === name) {
-    const next = defaultRoom();
+    const next = afterLeaving(name, state.previous, [...state.rooms.keys()]);
     if (next) openRoom(next, { focus: false });
     else setCurrent(null);
   }
@@ -207,21 +209,6 @@ export async function refreshWho(name) {
     scheduleRender({ header: name === state.current, sidebar: isDM(name) });
   } catch {
     // Presence is best effort; the next refresh tries again.
-  }
-}
-
-/** refreshPublicRooms updates the join form's suggestions, at most every 10 s. */
-export async function refreshPublicRooms() {
-  if (!connected() || Date.now() - state.publicRoomsAt < PUBLIC_ROOMS_EVERY_MS) return;
-  state.publicRoomsAt = Date.now();
-  try {
-    const r = await conn.request('list_rooms', {});
-    state.publicRooms = (r.rooms || [])
-      .filter((x) => x && x.name && !x.private && !state.rooms.has(x.name))
-      .map((x) => x.name);
-    scheduleRender({ sidebar: true });
-  } catch {
-    // Only suggestions.
   }
 }
 

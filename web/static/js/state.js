@@ -8,6 +8,7 @@ import { MAX_TEXT_CHARS, DEFAULT_MAX_FRAME_BYTES, isDM, dmPeer } from './format.
 import { DEFAULT_MAX_UPLOAD_BYTES } from './files.js';
 import { noteReply, applyThreadUpdated, addReplies } from './thread.js';
 import { applyReactionEvent, fromServer } from './reactions.js';
+import { roomFields, newDirectory } from './roominfo.js';
 
 function initialState() {
   return {
@@ -15,6 +16,7 @@ function initialState() {
     rooms: new Map(), // name -> {name, private, lastSeq, unread, readSeq, membersOnline}
     stores: new Map(), // name -> RoomStore, for rooms whose messages were fetched
     current: null, // the room shown
+    previous: null, // the room shown before it: where leaving the current one lands
     maxChars: MAX_TEXT_CHARS,
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
     maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES, // one file's (issue 9)
@@ -30,11 +32,12 @@ function initialState() {
     thread: null, // the thread shown in the side panel: thread.js newThread
     loadingOlder: false,
     historyNote: '', // what the history line says when nothing else applies (a failed load)
-    publicRooms: [], // names of public rooms not joined, suggested by the join form
-    publicRoomsAt: 0,
+    directory: newDirectory(), // the room directory's search and pages (directory.js)
+    members: null, // the member list of the room whose details are open (roomadmin.js)
+    joinAsk: null, // a room name that does not exist: "Create #name?"
     connStatus: { state: 'connecting' }, // the connection's last state: {state, retryAt?}
     welcomed: false, // a welcome arrived since sign-in
-    members: new Map(), // room -> {users: [user...], at} for @ autocomplete
+    mentionables: new Map(), // room -> {users: [user...], at}: whom @ suggests (autocomplete.js)
     search: null, // the search panel's state (find.js), null while closed
   };
 }
@@ -97,8 +100,7 @@ export function upsertRoom(r) {
     mentions: Math.max(0, Number(r.mentions) || 0), // unread messages that mention the user
     readSeq: Math.max(old ? old.readSeq : 0, lastSeq - unread),
     membersOnline: Number(r.members_online) || 0,
-    memberCount: Number(r.member_count) || (old ? old.memberCount : 0),
-    role: typeof r.role === 'string' ? r.role : (old ? old.role : ''),
+    ...roomFields(r, old), // topic, description, memberCount, archived, role
     // The user muted it (set_room_muted): no notifications, a quieter badge.
     muted: typeof r.muted === 'boolean' ? r.muted : !!(old && old.muted),
   };

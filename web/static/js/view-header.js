@@ -5,6 +5,7 @@
 import { state, roomTitlePrefix, online } from './state.js';
 import { $, lockIcon } from './dom.js';
 import { renderInvite } from './view-sidebar.js';
+import { renderRoomBits } from './view-members.js';
 import { isDM, dmPeer, roomLabel, typingText, initials, colorIndex } from './format.js';
 
 let connTicker = null; // counts the offline line down every second
@@ -58,7 +59,9 @@ export function renderConn() {
 // waits for the connection.
 function renderPlaceholder() {
   const s = state.connStatus.state;
-  if (s === 'online') $('composer').placeholder = state.current ? `Message ${roomTitlePrefix(state.current)}` : 'Message';
+  // Never a room the user is not in (once the welcome said which they are in).
+  const inRoom = state.current && (state.rooms.has(state.current) || !state.welcomed);
+  if (s === 'online') $('composer').placeholder = inRoom ? `Message ${roomTitlePrefix(state.current)}` : 'Message';
   else if (s === 'offline') $('composer').placeholder = 'Message (sent when the connection returns)';
 }
 
@@ -69,6 +72,12 @@ export function renderHeader() {
   const kind = $('room-kind');
   $('leave-room').hidden = !r;
   renderMute(r);
+  renderRoomBits();
+  const leave = $('leave-room');
+  if (leave.dataset.confirm && leave.dataset.confirm !== name) { // asked about another room
+    leave.dataset.confirm = '';
+    leave.textContent = 'Leave';
+  }
   if (!r) {
     // Before the welcome (a reload) the saved room is not confirmed yet.
     title.textContent = name ? roomLabel(name, state.me.username) : 'No room';
@@ -86,8 +95,6 @@ export function renderHeader() {
     else kind.textContent = '#';
     title.textContent = name;
   }
-  $('leave-room').textContent = 'Leave';
-  $('leave-room').dataset.confirm = '';
   const pr = state.presence.get(name);
   const count = pr ? pr.count : r.membersOnline;
   $('online-count').textContent = `${count} online`;

@@ -6,6 +6,7 @@
 // visible message in place when older ones are added above.
 
 import { state, isMine, online, roomTitlePrefix, heldMessage } from './state.js';
+import { mayDelete, mayPost } from './roominfo.js';
 import { $, reconcile, actionButton } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
 import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
@@ -253,7 +254,14 @@ export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) 
   const editing = !inThread && state.editing && state.editing.room === m.room && state.editing.seq === m.seq ? state.editing : null;
   const confirming = !inThread && !!(state.confirmDelete && state.confirmDelete.room === m.room && state.confirmDelete.seq === m.seq);
   const pointer = !inThread && m.reply_to > 0 ? replyPointerText(m) : '';
-  const sig = [m.text, m.deleted, m.edited_at, attachmentsSig(m.attachments), cont, own, editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming,
+  // Owners moderate: they may delete others' messages; nobody edits or
+  // replies in an archived room.
+  const room = state.rooms.get(m.room);
+  const canDelete = !inThread && !editing && mayDelete(room, m, state.me && state.me.id);
+  const canEdit = !inThread && own && !m.deleted && !editing && mayPost(room);
+  const canReply = !inThread && mayPost(room);
+  const sig = [m.text, m.deleted, m.edited_at, attachmentsSig(m.attachments), cont, own, canDelete, canEdit, canReply,
+    editing ? `e${editing.error || ''}${editing.saving ? 's' : ''}` : '', confirming,
     pointer, inThread ? '' : JSON.stringify(m.replies || null), reactionsSig(m)].join('\u0000');
   let li = cache.get(m.seq);
   if (li && li._sig === sig) return li;
@@ -322,8 +330,6 @@ export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) 
     react.setAttribute('aria-expanded', 'false');
     if (inThread) {
       actions.append(react);
-    } else if (!own) {
-      actions.append(react, actionButton('msg-reply', 'reply', 'Reply', 'Reply in thread'));
     } else if (confirming) {
       const q = document.createElement('span');
       q.className = 'visually-hidden';
@@ -332,11 +338,12 @@ export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) 
         actionButton('msg-delete-confirm', 'delete-confirm', 'Delete', 'Confirm: delete this message'),
         actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
     } else {
-      actions.append(
-        react,
-        actionButton('msg-reply', 'reply', 'Reply', 'Reply in thread'),
-        actionButton('msg-edit', 'edit', 'Edit', 'Edit message'),
-        actionButton('msg-delete', 'delete', 'Delete', 'Delete message'));
+      actions.append(react);
+      if (canReply) actions.append(actionButton('msg-reply', 'reply', 'Reply', 'Reply in thread'));
+      if (canEdit) actions.append(actionButton('msg-edit', 'edit', 'Edit', 'Edit message'));
+      if (canDelete) {
+        actions.append(actionButton('msg-delete', 'delete', 'Delete', own ? 'Delete message' : `Delete ${author}'s message`));
+      }
     }
     parts.push(actions);
   }

@@ -1,14 +1,15 @@
 // The sidebar, drawn from state: rooms and direct messages with their
-// unread badges, the invite form of a private room, the public rooms the
-// join form suggests, and the document title's unread count.
+// unread badges, the invite form of a private room (for those who may
+// invite), the join form's "create?" question, and the document title's
+// unread count.
 
 import { state, totalUnread } from './state.js';
 import { $, reconcile, lockIcon } from './dom.js';
 import { isDM, dmPeer, titleFor } from './format.js';
+import { mayInvite } from './roominfo.js';
 
 // Each room's element is kept and updated, so focus survives a render.
 let roomEls = new Map(); // name -> li
-let shownPublic = null; // the list the datalist holds
 
 export function renderSidebar() {
   for (const name of roomEls.keys()) if (!state.rooms.has(name)) roomEls.delete(name);
@@ -24,7 +25,7 @@ export function renderSidebar() {
   const otherUnread = rooms.some((r) => r.name !== state.current && r.unread > 0 && (!r.muted || r.mentions > 0));
   $('menu-badge').hidden = !otherUnread;
   renderInvite();
-  renderPublicRooms();
+  renderJoinAsk();
 }
 
 function roomItem(r) {
@@ -86,24 +87,23 @@ function roomItem(r) {
 
 export function renderInvite() {
   const r = state.current && state.rooms.get(state.current);
-  const show = !!(r && r.private && !isDM(r.name));
+  const show = mayInvite(r);
   $('invite-form').hidden = !show;
   if (show) $('invite-room-name').textContent = `#${r.name}`;
 }
 
-function renderPublicRooms() {
-  if (shownPublic === state.publicRooms) return;
-  shownPublic = state.publicRooms;
-  $('public-rooms').replaceChildren(...state.publicRooms.map((name) => {
-    const o = document.createElement('option');
-    o.value = name;
-    return o;
-  }));
+// renderJoinAsk asks whether to create a room that the join form did not find.
+function renderJoinAsk() {
+  const name = state.joinAsk;
+  $('join-create').hidden = !name;
+  if (!name) return;
+  $('join-create-text').textContent = `There is no public room #${name}. Create it?`;
+  $('join-create-yes').textContent = `Create #${name}`;
 }
 
 /** resetSidebar empties the sidebar, on sign-out. */
 export function resetSidebar() {
   roomEls = new Map();
-  shownPublic = null;
-  for (const id of ['room-list', 'dm-list', 'public-rooms']) $(id).replaceChildren();
+  for (const id of ['room-list', 'dm-list']) $(id).replaceChildren();
+  $('join-create').hidden = true;
 }
