@@ -97,8 +97,9 @@ function renderJoinAsk() {
   const name = state.joinAsk;
   $('join-create').hidden = !name;
   if (!name) return;
+  // The name goes in the question, which wraps; the buttons stay short
+  // whatever the name's length.
   $('join-create-text').textContent = `There is no public room #${name}. Create it?`;
-  $('join-create-yes').textContent = `Create #${name}`;
 }
 
 /** resetSidebar empties the sidebar, on sign-out. */
