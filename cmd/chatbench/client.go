@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/protocol"
-	"github.com/gorilla/websocket"
 )
 
 // Timeouts of one connection.
@@ -107,7 +106,7 @@ type roomState struct {
 type client struct {
 	b    *bench
 	user string
-	ws   *websocket.Conn
+	ws   *wsConn
 	room *roomState // set before the reader starts, never changed
 
 	// cursor is the last seq seen in the client's bench room; the drain
@@ -135,19 +134,10 @@ type replyMsg struct {
 // dial opens the WebSocket, waits for welcome and starts the reader.
 // The client will send to and check room r.
 func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState) (*client, error) {
-	d := websocket.Dialer{
-		NetDialContext:   loopbackDialer().DialContext,
-		HandshakeTimeout: 10 * time.Second,
-		Proxy:            nil, // never through a proxy: loopback only
-		ReadBufferSize:   readBufferSize(b.cfg),
-	}
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
-	ws, resp, err := d.DialContext(ctx, wsURL, h)
+	ws, err := dialWS(ctx, wsURL, h, readBufferSize(b.cfg))
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("dial %s: %w (HTTP %d)", user, err, resp.StatusCode)
-		}
 		return nil, fmt.Errorf("dial %s: %w", user, err)
 	}
 	c := &client{
@@ -158,13 +148,13 @@ func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState
 		replies: make(map[string]chan replyMsg),
 		others:  make(map[string]int64),
 	}
-	ws.SetReadDeadline(time.Now().Add(requestWait))
-	_, data, err := ws.ReadMessage()
+	ws.nc.SetReadDeadline(time.Now().Add(requestWait))
+	data, err := ws.readMessage()
 	if err != nil {
 		ws.Close()
 		return nil, fmt.Errorf("%s: no welcome: %w", user, err)
 	}
-	ws.SetReadDeadline(time.Time{}) // the server's pings keep it alive
+	ws.nc.SetReadDeadline(time.Time{}) // the server's pings keep it alive
 	var env protocol.Envelope
 	if err := json.Unmarshal(data, &env); err != nil || env.Type != protocol.TypeWelcome {
 		ws.Close()
@@ -239,8 +229,7 @@ func (c *client) write(env protocol.Envelope) error {
 	if err != nil {
 		return err
 	}
-	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+	if err := c.ws.writeText(data); err != nil {
 		if !c.closing.Load() {
 			c.b.connErrs.Add("write")
 		}
@@ -266,22 +255,15 @@ type delivery struct {
 func (c *client) readLoop() {
 	defer close(c.done)
 	defer c.failPending()
-	var buf bytes.Buffer
-	for {
-		data, err := readFrame(c.ws, &buf)
-		now := time.Now()
-		if err != nil {
-			c.ended(err)
-			return
-		}
+	err := c.ws.each(func(now time.Time, data []byte) {
 		if m, ok := scanNewMessage(data); ok {
 			c.onDelivery(now, m)
-			continue
+			return
 		}
 		var f inbound
 		if err := json.Unmarshal(data, &f); err != nil {
 			c.b.connErrs.Add("bad_frame")
-			continue
+			return
 		}
 		switch f.Type {
 		case protocol.TypeNewMessage:
@@ -289,7 +271,8 @@ func (c *client) readLoop() {
 		case protocol.TypeAck, protocol.TypeError:
 			c.onReply(now, f)
 		}
-	}
+	})
+	c.ended(err)
 }
 
 // The bench's readers decode every delivery, up to a million a second
@@ -306,69 +289,69 @@ func (c *client) readLoop() {
 var newMessagePrefix = []byte(`{"type":"new_message"`)
 
 // scanNewMessage returns a new_message frame's room, seq and text (cut at
-// its first escape: only the bench prefix is read from it).
+// its first escape: only the bench prefix is read from it). chatd encodes
+// the three keys in that order, so each is looked for after the one
+// before (the text comes after the sender's object, most of the frame);
+// keys in another order are looked for from the start.
 func scanNewMessage(data []byte) (delivery, bool) {
 	if !bytes.HasPrefix(data, newMessagePrefix) {
 		return delivery{}, false
 	}
-	room, ok := scanString(data, `"room":"`)
+	rest := data[len(newMessagePrefix):]
+	room, at, ok := scanString(rest, `"room":"`)
 	if !ok {
 		return delivery{}, false
 	}
-	seq, ok := scanInt(data, `"seq":`)
-	if !ok {
+	seq, at2, ok := scanInt(rest[at:], `"seq":`)
+	if ok {
+		at += at2
+	} else if seq, _, ok = scanInt(rest, `"seq":`); !ok {
 		return delivery{}, false
 	}
-	text, ok := scanString(data, `"text":"`)
+	text, _, ok := scanString(rest[at:], `"text":"`)
 	if !ok {
-		return delivery{}, false
+		if text, _, ok = scanString(rest, `"text":"`); !ok {
+			return delivery{}, false
+		}
 	}
 	return delivery{Room: room, Seq: seq, Text: text}, true
 }
 
-// readFrame reads the next message into buf, which the next call reuses:
-// whatever the caller keeps of it must be copied (strings are).
-func readFrame(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
-	_, r, err := ws.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	buf.Reset()
-	_, err = buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
-
 // scanString returns the string value after key (which ends with the
-// opening quote), up to its closing quote or first escape.
-func scanString(data []byte, key string) (string, bool) {
+// opening quote), up to its closing quote or first escape, and the index
+// in data just past the key.
+func scanString(data []byte, key string) (string, int, bool) {
 	i := bytes.Index(data, []byte(key))
 	if i < 0 {
-		return "", false
+		return "", 0, false
 	}
-	rest := data[i+len(key):]
+	i += len(key)
+	rest := data[i:]
 	j := bytes.IndexAny(rest, `"\`)
 	if j < 0 {
-		return "", false
+		return "", 0, false
 	}
-	return string(rest[:j]), true
+	return string(rest[:j]), i, true
 }
 
-// scanInt returns the non-negative integer after key.
-func scanInt(data []byte, key string) (int64, bool) {
+// scanInt returns the non-negative integer after key, and the index in
+// data just past the key.
+func scanInt(data []byte, key string) (int64, int, bool) {
 	i := bytes.Index(data, []byte(key))
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
+	i += len(key)
 	var n int64
 	digits := 0
-	for _, b := range data[i+len(key):] {
+	for _, b := range data[i:] {
 		if b < '0' || b > '9' {
 			break
 		}
 		n = n*10 + int64(b-'0')
 		digits++
 	}
-	return n, digits > 0 && digits < 19
+	return n, i, digits > 0 && digits < 19
 }
 
 // ended records how the connection ended, unless the bench closed it.
@@ -376,7 +359,7 @@ func (c *client) ended(err error) {
 	if c.closing.Load() {
 		return
 	}
-	c.b.closes.Add(closeKind(err))
+	c.b.closes.Add(closeCodeOf(err))
 }
 
 func (c *client) onMessage(now time.Time, payload json.RawMessage) {
@@ -617,8 +600,7 @@ func sendTime(text string) (int64, bool) {
 // for the server's answer.
 func (c *client) close() {
 	c.closing.Store(true)
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bench done")
-	c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	c.ws.writeClose(closeNormal, "bench done")
 	select {
 	case <-c.done:
 	case <-time.After(closeWait):

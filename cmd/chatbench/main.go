@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,6 +79,10 @@ type Config struct {
 	ServerPID int           // idle: read this process's VmRSS before and after connecting
 	Storm     bool          // chatd: reconnect storm after a server restart (storm.go)
 
+	// CPUProfile: write the bench's own CPU profile to this file, to see
+	// what the load generator spends its share of the cores on.
+	CPUProfile string
+
 	// stall ends a peer run's drain once no delivery has come for this
 	// long; default stallWait (tests shorten it).
 	stall time.Duration
@@ -102,6 +107,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "chatbench: %v\n", err)
 		return 2
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "chatbench: %v\n", err)
+			return 2
+		}
+		defer stop()
 	}
 	cfg.Progress = stderr
 	raiseFileLimit(cfg.Users+64, stderr)
@@ -183,6 +196,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.DurationVar(&c.Hold, "hold", 0, "with --idle: how long to keep the connections open once all are ready")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "with --idle: read this local process's VmRSS before and after connecting (KiB per connection)")
 	fs.BoolVar(&c.Storm, "storm", false, "chatd: connect, send --messages, wait for the server to restart, then reconnect every client at once and time the catch-up")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write chatbench's own CPU profile (pprof) to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: chatbench --url http://127.0.0.1:8080 [flags]\n\n")
 		fs.PrintDefaults()
@@ -287,6 +301,19 @@ func (c *Config) check() error {
 		return fmt.Errorf("--room-prefix %q does not make valid room names (1-64 of a-z 0-9 _ -)", c.RoomPrefix)
 	}
 	return nil
+}
+
+// startCPUProfile profiles the bench until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func setDefault[T comparable](p *T, v T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // The peers chatd is compared with have neither accounts nor sequence
@@ -52,7 +49,7 @@ type peerProto interface {
 	path() string
 	// handshake runs on a fresh connection before its reader starts
 	// (Centrifugo: connect, then subscribe).
-	handshake(ws *websocket.Conn, channel string) error
+	handshake(ws *wsConn, channel string) error
 	// acked tells whether the server answers each publish.
 	acked() bool
 	// publish returns the frame that publishes text; id numbers the
@@ -79,7 +76,7 @@ func peerProtoOf(name string) peerProto {
 type gorillaProto struct{}
 
 func (gorillaProto) path() string                            { return "/ws" }
-func (gorillaProto) handshake(*websocket.Conn, string) error { return nil }
+func (gorillaProto) handshake(*wsConn, string) error         { return nil }
 func (gorillaProto) acked() bool                             { return false }
 func (gorillaProto) publish(_ uint32, _, text string) []byte { return []byte(text) }
 func (gorillaProto) parse(pc *peerConn, now time.Time, f []byte) {
@@ -126,9 +123,9 @@ const (
 	cfSubscribeID = 2
 )
 
-func (centrifugoProto) handshake(ws *websocket.Conn, channel string) error {
-	ws.SetReadDeadline(time.Now().Add(requestWait))
-	defer ws.SetReadDeadline(time.Time{})
+func (centrifugoProto) handshake(ws *wsConn, channel string) error {
+	ws.nc.SetReadDeadline(time.Now().Add(requestWait))
+	defer ws.nc.SetReadDeadline(time.Time{})
 	ch, _ := json.Marshal(channel)
 	for _, cmd := range []struct {
 		id    uint32
@@ -137,8 +134,7 @@ func (centrifugoProto) handshake(ws *websocket.Conn, channel string) error {
 		{cfConnectID, `{"id":1,"connect":{}}`},
 		{cfSubscribeID, `{"id":2,"subscribe":{"channel":` + string(ch) + `}}`},
 	} {
-		ws.SetWriteDeadline(time.Now().Add(writeWait))
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(cmd.frame)); err != nil {
+		if err := ws.writeText([]byte(cmd.frame)); err != nil {
 			return err
 		}
 		if err := cfAwait(ws, cmd.id); err != nil {
@@ -150,9 +146,9 @@ func (centrifugoProto) handshake(ws *websocket.Conn, channel string) error {
 
 // cfAwait reads frames until the reply to id, answering every ping on
 // the way (one may share the reply's frame).
-func cfAwait(ws *websocket.Conn, id uint32) error {
+func cfAwait(ws *wsConn, id uint32) error {
 	for {
-		_, data, err := ws.ReadMessage()
+		data, err := ws.readMessage()
 		if err != nil {
 			return err
 		}
@@ -168,8 +164,7 @@ func cfAwait(ws *websocket.Conn, id uint32) error {
 			}
 			switch {
 			case r.ID == 0 && r.Push == nil:
-				ws.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := ws.WriteMessage(websocket.TextMessage, []byte("{}")); err != nil {
+				if err := ws.writeText([]byte("{}")); err != nil {
 					return err
 				}
 			case r.ID == id:
@@ -208,7 +203,7 @@ func (centrifugoProto) parse(pc *peerConn, now time.Time, f []byte) {
 		}
 		if bytes.HasPrefix(line, cfPushPrefix) {
 			// The fast path, as for chatd's new_message (scanNewMessage).
-			if text, ok := scanString(line, `"data":{"t":"`); ok {
+			if text, _, ok := scanString(line, `"data":{"t":"`); ok {
 				pc.onText(now, text)
 				continue
 			}
@@ -248,15 +243,13 @@ type peerBench struct {
 }
 
 // peerConn is one connection to a peer: a reader goroutine, and writes
-// from the sender and (pongs) from the reader, under wmu.
+// from the sender and (pongs) from the reader, which wsConn serializes.
 type peerConn struct {
 	pb      *peerBench
-	ws      *websocket.Conn
+	ws      *wsConn
 	idx     int // the publisher index, when it publishes
 	closing atomic.Bool
 	done    chan struct{}
-
-	wmu sync.Mutex // serializes writes
 
 	// Reader-only: per publisher, the highest counter seen and a bitmap
 	// of the counters seen.
@@ -425,17 +418,8 @@ func (pb *peerBench) connectAll(ctx context.Context, rep *Report, track bool) ([
 
 // dial opens connection i, runs the handshake and starts the reader.
 func (pb *peerBench) dial(ctx context.Context, i int, track bool) (*peerConn, error) {
-	d := websocket.Dialer{
-		NetDialContext:   loopbackDialer().DialContext,
-		HandshakeTimeout: 10 * time.Second,
-		Proxy:            nil, // never through a proxy: loopback only
-		ReadBufferSize:   readBufferSize(pb.cfg),
-	}
-	ws, resp, err := d.DialContext(ctx, pb.wsURL, nil)
+	ws, err := dialWS(ctx, pb.wsURL, nil, readBufferSize(pb.cfg))
 	if err != nil {
-		if resp != nil {
-			return nil, fmt.Errorf("dial %d: %w (HTTP %d)", i, err, resp.StatusCode)
-		}
 		return nil, fmt.Errorf("dial %d: %w", i, err)
 	}
 	if err := pb.proto.handshake(ws, pb.cfg.Channel); err != nil {
@@ -473,17 +457,9 @@ func (pb *peerBench) drain(ctx context.Context, d time.Duration, expected func()
 
 func (pc *peerConn) readLoop() {
 	defer close(pc.done)
-	var buf bytes.Buffer
-	for {
-		data, err := readFrame(pc.ws, &buf)
-		now := time.Now()
-		if err != nil {
-			if !pc.closing.Load() {
-				pc.pb.closes.Add(closeKind(err))
-			}
-			return
-		}
-		pc.pb.proto.parse(pc, now, data)
+	err := pc.ws.each(func(now time.Time, data []byte) { pc.pb.proto.parse(pc, now, data) })
+	if !pc.closing.Load() {
+		pc.pb.closes.Add(closeCodeOf(err))
 	}
 }
 
@@ -545,10 +521,7 @@ func (pc *peerConn) onAck(now time.Time, id uint32, code string) {
 }
 
 func (pc *peerConn) writeFrame(data []byte) error {
-	pc.wmu.Lock()
-	defer pc.wmu.Unlock()
-	pc.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	err := pc.ws.WriteMessage(websocket.TextMessage, data)
+	err := pc.ws.writeText(data)
 	if err != nil && !pc.closing.Load() {
 		pc.pb.connErrs.Add("write")
 	}
@@ -620,20 +593,6 @@ func parsePeerText(text string) (sentNS int64, pub int, k int64, ok bool) {
 	return sentNS, pub, k, true
 }
 
-// closeKind names how a connection ended: its close code, "reset" or
-// "error".
-func closeKind(err error) string {
-	var ce *websocket.CloseError
-	switch {
-	case errors.As(err, &ce): // 1006 when the TCP stream ended without a close frame
-		return strconv.Itoa(ce.Code)
-	case isReset(err):
-		return "reset"
-	default:
-		return "error"
-	}
-}
-
 func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
@@ -647,10 +606,7 @@ func isClosed(ch <-chan struct{}) bool {
 // for the server's answer.
 func (pc *peerConn) close() {
 	pc.closing.Store(true)
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bench done")
-	pc.wmu.Lock()
-	pc.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-	pc.wmu.Unlock()
+	pc.ws.writeClose(closeNormal, "bench done")
 	select {
 	case <-pc.done:
 	case <-time.After(closeWait):

@@ -444,6 +444,8 @@ func TestScanNewMessageAgreesWithJSON(t *testing.T) {
 		{msg("r1", 42, textMagic+"123 x"), delivery{"r1", 42, textMagic + "123 x"}},
 		{msg("general", 7, `say "hi" \ "seq":9`), delivery{"general", 7, "say "}},
 		{msg("a", 1, "<&>"), delivery{"a", 1, ""}}, // json escapes < as \u003c: cut there
+		// Keys in another order than chatd's: found from the start.
+		{[]byte(`{"type":"new_message","payload":{"text":"chatbench 5 x","seq":3,"room":"r"}}`), delivery{"r", 3, "chatbench 5 x"}},
 	} {
 		got, ok := scanNewMessage(tt.frame)
 		if !ok || got != tt.want {

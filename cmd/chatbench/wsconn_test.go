@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestWSConnFraming: the bench's client reads what a general-purpose
+// server writes: several frames per write, a message in fragments larger
+// than the read buffer, a ping (answered with a pong carrying its data)
+// between them, and the close frame's code.
+func TestWSConnFraming(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 2000) // 20 kB: more than the 4 KiB buffer
+	pong := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Bench") != "yes" {
+			http.Error(w, "no header", http.StatusForbidden)
+			return
+		}
+		up := websocket.Upgrader{WriteBufferSize: 1024} // gorilla fragments what does not fit
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		ws.SetPongHandler(func(s string) error { pong <- s; return nil })
+		go func() { // the reader runs the pong handler
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		ws.WriteMessage(websocket.TextMessage, []byte("one"))
+		ws.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second))
+		ws.WriteMessage(websocket.TextMessage, big)
+		ws.WriteMessage(websocket.TextMessage, []byte("three"))
+		ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "slow"))
+		time.Sleep(time.Second)
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := context.Background()
+	if _, err := dialWS(ctx, url, nil, 4096); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("dial without the header: %v, want an error naming HTTP 403", err)
+	}
+	c, err := dialWS(ctx, url, http.Header{"X-Bench": {"yes"}}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got [][]byte
+	err = c.each(func(_ time.Time, m []byte) { got = append(got, bytes.Clone(m)) })
+	var ce *closeError
+	if !errors.As(err, &ce) || ce.code != websocket.CloseTryAgainLater || closeCodeOf(err) != "1013" {
+		t.Errorf("end: %v, want the server's close 1013", err)
+	}
+	want := [][]byte{[]byte("one"), big, []byte("three")}
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("message %d: %d bytes %.20q..., want %d bytes %.20q...", i, len(got[i]), got[i], len(want[i]), want[i])
+		}
+	}
+	select {
+	case s := <-pong:
+		if s != "are you there" {
+			t.Errorf("pong %q, want the ping's data", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the ping was not answered")
+	}
+}
