@@ -263,7 +263,7 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 	}
 	msg := chat.Message{
 		Room:        nm.Room,
-		ID:          chat.NewID("m_"),
+		ID:          chat.NewMessageID(sentAt),
 		From:        chat.User{ID: nm.From.ID},
 		Text:        nm.Text,
 		SentAt:      fromMillis(toMillis(sentAt)),
