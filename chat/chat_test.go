@@ -98,3 +98,24 @@ func TestMessageJSONTimes(t *testing.T) {
 		t.Errorf("unedited message: %s, want edited_at null", b)
 	}
 }
+
+func TestNewMessageID(t *testing.T) {
+	t0 := time.UnixMilli(1_764_000_000_000)
+	a, b := NewMessageID(t0), NewMessageID(t0)
+	if !strings.HasPrefix(a, "m_") || len(a) != 28 || a == b {
+		t.Errorf("NewMessageID = %q, %q", a, b)
+	}
+	// Same millisecond: the same time part, different random parts.
+	if a[:11] != b[:11] { // "m_" and 45 of the 48 bits of time
+		t.Errorf("same time, different prefixes: %q, %q", a, b)
+	}
+	// Later times sort later, whatever the random part.
+	prev := NewMessageID(t0)
+	for _, d := range []time.Duration{time.Millisecond, time.Second, time.Hour, 24 * 365 * time.Hour} {
+		next := NewMessageID(t0.Add(d))
+		if next <= prev {
+			t.Errorf("NewMessageID(t0+%v) = %q, not after %q", d, next, prev)
+		}
+		prev = next
+	}
+}

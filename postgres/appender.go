@@ -174,7 +174,7 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		}
 		r.msg = chat.Message{
 			Room:        r.nm.Room,
-			ID:          chat.NewID("m_"),
+			ID:          chat.NewMessageID(sentAt),
 			From:        chat.User{ID: r.nm.From.ID},
 			Text:        r.nm.Text,
 			SentAt:      toDB(sentAt),

@@ -44,6 +44,7 @@ type writer struct {
 	commit   *sql.Stmt
 	rollback *sql.Stmt
 	insert   *sql.Stmt // insertMessage
+	index    *sql.Stmt // indexMessages
 }
 
 // insertMessage is all of an Append that succeeds, in one statement:
@@ -63,7 +64,13 @@ const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, clien
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
 	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
-	RETURNING seq, (SELECT username FROM users WHERE id = ?2)`
+	RETURNING seq, (SELECT username FROM users WHERE id = ?2), rowid`
+
+// indexMessages adds the messages with rowids from ?1 to ?2, those a batch
+// inserted, to the search index (see migration 0006): one statement for
+// the batch, so that FTS5 writes one segment at the commit.
+const indexMessages = `INSERT INTO messages_fts (rowid, text)
+	SELECT rowid, text FROM messages WHERE rowid BETWEEN ?1 AND ?2`
 
 // newWriter takes db's only connection for good and prepares the writer's
 // statements on it.
@@ -83,6 +90,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
 		{&w.insert, insertMessage},
+		{&w.index, indexMessages},
 	} {
 		if *p.stmt, err = conn.PrepareContext(ctx, p.query); err != nil {
 			w.close()
@@ -95,7 +103,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 // close releases the statements and returns the connection to its pool.
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert} {
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.index} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -205,17 +213,22 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 	if _, err := s.w.begin.ExecContext(ctx); err != nil {
 		return err
 	}
-	stored := 0
+	// The rowids of the messages stored, to index them for search.
+	var first, last int64
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err // gave up before its turn: nothing stored
 			continue
 		}
-		r.msg, r.created, r.err = s.appendOne(ctx, r.nm)
+		var rowid int64
+		r.msg, r.created, rowid, r.err = s.appendOne(ctx, r.nm)
 		switch {
 		case r.err == nil:
 			if r.created {
-				stored++
+				if first == 0 {
+					first = rowid
+				}
+				last = rowid
 			}
 		case undoneAlone(r.err):
 			// Nothing of it remains; the transaction goes on.
@@ -224,8 +237,12 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 			return r.err
 		}
 	}
-	if stored == 0 {
+	if first == 0 {
 		_, err := s.w.rollback.ExecContext(ctx)
+		return err
+	}
+	if _, err := s.w.index.ExecContext(ctx, first, last); err != nil {
+		s.w.rollback.ExecContext(ctx)
 		return err
 	}
 	_, err := s.w.commit.ExecContext(ctx)
@@ -236,15 +253,17 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 	return err
 }
 
-// appendOne is one Append inside the batch's transaction.
-func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, error) {
+// appendOne is one Append inside the batch's transaction. It also returns
+// the rowid of the message it stored (rowids only grow within a
+// transaction, which the single writer has to itself).
+func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, int64, error) {
 	sentAt := nm.SentAt
 	if sentAt.IsZero() {
 		sentAt = time.Now()
 	}
 	msg := chat.Message{
 		Room:        nm.Room,
-		ID:          chat.NewID("m_"),
+		ID:          chat.NewMessageID(sentAt),
 		From:        chat.User{ID: nm.From.ID},
 		Text:        nm.Text,
 		SentAt:      fromMillis(toMillis(sentAt)),
@@ -257,44 +276,47 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 	if nm.ReplyTo > 0 {
 		root, err := threadOf(ctx, s.w.conn, nm)
 		if err != nil {
-			return chat.Message{}, false, err
+			return chat.Message{}, false, 0, err
 		}
 		msg.ReplyTo, replyTo = root, root
 	}
 	if len(nm.Attachments) > 0 {
 		if err := attachable(ctx, s.w.conn, nm); err != nil {
 			if errors.Is(err, chat.ErrNotAttachable) {
-				return s.appendSlow(ctx, nm, err) // a resend's files are attached already
+				m, created, err := s.appendSlow(ctx, nm, err) // a resend's files are attached already
+				return m, created, 0, err
 			}
-			return chat.Message{}, false, err
+			return chat.Message{}, false, 0, err
 		}
 	}
+	var rowid int64
 	err := s.w.insert.QueryRowContext(ctx, nm.Room, nm.From.ID, msg.ID, msg.Text, clientMsgID,
-		toMillis(msg.SentAt), replyTo).Scan(&msg.Seq, &msg.From.Username)
+		toMillis(msg.SentAt), replyTo).Scan(&msg.Seq, &msg.From.Username, &rowid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return s.appendSlow(ctx, nm, nil)
+		m, created, err := s.appendSlow(ctx, nm, nil)
+		return m, created, 0, err
 	}
 	if err != nil {
-		return chat.Message{}, false, err
+		return chat.Message{}, false, 0, err
 	}
 	if len(nm.Attachments) > 0 {
 		if err := attachFiles(ctx, s.w.conn, nm, &msg); err != nil {
-			return chat.Message{}, false, err
+			return chat.Message{}, false, 0, err
 		}
 	}
 	// The rest only for text with an @ and for replies: an ordinary
 	// message costs no more than the insert.
 	if err := recordMentions(ctx, s.w.conn, &msg); err != nil {
-		return chat.Message{}, false, err
+		return chat.Message{}, false, 0, err
 	}
 	if msg.ReplyTo > 0 {
 		threads, err := replySummaries(ctx, s.w.conn, msg.Room, msg.ReplyTo, msg.ReplyTo)
 		if err != nil {
-			return chat.Message{}, false, err
+			return chat.Message{}, false, 0, err
 		}
 		msg.Thread = threads[msg.ReplyTo]
 	}
-	return msg, true, nil
+	return msg, true, rowid, nil
 }
 
 // appendSlow finds out why insertMessage stored nothing, or why the files

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Roles", rolesTests},
 		{"Archive", archiveTests},
 		{"Append", appendTests},
+		{"Batch", batchTests},
 		{"History", historyTests},
 		{"MessagesAfter", messagesAfterTests},
 		{"EditMessage", editTests},
