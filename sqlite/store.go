@@ -36,8 +36,8 @@ var (
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {
-	write *sql.DB    // exactly one connection, which w holds
-	w     *writer    // the write connection: every write transaction
+	write *sql.DB  // exactly one connection, which w holds
+	w     *writer  // the write connection: every write transaction
 	read  *sql.DB  // query_only connections for reads, each held by a reader
 	reads *readers // the goroutines that run reads (view)
 
