@@ -92,6 +92,10 @@ type bench struct {
 
 	rooms  []*roomState
 	byName map[string]*roomState
+
+	// connected, if set, runs once every connection has its welcome and
+	// before the joins.
+	connected func()
 }
 
 // roomState is one bench room, shared by its members.
