@@ -18,12 +18,15 @@
 #   flat    4 publishers x --flat-messages (5000) messages as fast as they
 #           go (chatd and Centrifugo: 64 unacked per publisher; gorilla has
 #           no acks and writes until TCP pushes back), 1000 subscribers
-#   idle    --idle-conns (10000) connections: connects/s and server RSS per
-#           connection (VmRSS after setup and after a 5 s hold)
+#   idle    --idle-conns (10000) connections, --idle-concurrency (64) dials
+#           at a time: connects/s, welcomes/s and (chatd) the server's CPU
+#           per connect, server RSS per connection (VmRSS after setup and
+#           after a 5 s hold)
 #   sweep   1 publisher at each rate of --sweep (250,500,1000,2000,4000
 #           msg/s) for 5 s to 1000 subscribers: the chart's data
-#   storm   chatd only: 1000 clients, 500 messages, chatd restarted on the
-#           same data dir, all reconnect at once and catch up with history
+#   storm   chatd only: --storm-clients (1000) clients, --storm-messages
+#           (500) messages, chatd restarted on the same data dir, all
+#           reconnect at once and catch up with history
 #
 # Environment: CHATD_BIN, CHATD_REV (see above), GORILLA_BIN, CENTRIFUGO_BIN
 # (reuse builds), KEEP=1 (keep the temporary directory and server logs).
@@ -35,6 +38,9 @@ servers=chatd,gorilla,centrifugo
 subscribers=1000
 flat_messages=5000
 idle_conns=10000
+storm_clients=1000
+idle_concurrency=64
+storm_messages=500
 sweep=250,500,1000,2000,4000
 accounts=100
 results=""
@@ -50,6 +56,9 @@ while [ $# -gt 0 ]; do
 	--subscribers) subscribers=$2; shift 2 ;;
 	--flat-messages) flat_messages=$2; shift 2 ;;
 	--idle-conns) idle_conns=$2; shift 2 ;;
+	--storm-clients) storm_clients=$2; shift 2 ;;
+	--idle-concurrency) idle_concurrency=$2; shift 2 ;;
+	--storm-messages) storm_messages=$2; shift 2 ;;
 	--sweep) sweep=$2; shift 2 ;;
 	--accounts) accounts=$2; shift 2 ;;
 	--results) results=$2; shift 2 ;;
@@ -86,10 +95,12 @@ trap 'exit 130' INT TERM
 # Every connection is a file descriptor, on both ends: the bench holds
 # --idle-conns sockets plus a few dozen, each server as many.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((idle_conns + 100)) ]; then
-	log "open-file limit $(ulimit -n) is below --idle-conns $idle_conns + 100"
-	exit 2
-fi
+for want in "$idle_conns" "$storm_clients"; do
+	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((want + 100)) ]; then
+		log "open-file limit $(ulimit -n) is below $want connections + 100"
+		exit 2
+	fi
+done
 
 # --- Builds -----------------------------------------------------------------
 
@@ -240,8 +251,8 @@ storm() {
 	start_server chatd "$p" "$data" || return 0
 	log "round $round  storm  chatd  (load average $(cut -d' ' -f1 /proc/loadavg))"
 	: >"$err"
-	"$tmp/chatbench" --storm --url "http://127.0.0.1:$p" --json --users "$subscribers" --accounts "$accounts" \
-		--messages 500 --inflight 64 --concurrency "$subscribers" --timeout 5m >"$out" 2>"$err" &
+	"$tmp/chatbench" --storm --url "http://127.0.0.1:$p" --json --users "$storm_clients" --accounts "$accounts" \
+		--messages "$storm_messages" --inflight 64 --concurrency "$storm_clients" --timeout 5m >"$out" 2>"$err" &
 	bench=$!
 	for _ in $(seq 3000); do
 		grep -q 'restart the server now' "$err" && break
@@ -274,7 +285,7 @@ for round in $(seq "$rounds"); do
 	fi
 	if has "$loads" idle; then
 		for s in ${servers//,/ }; do
-			run "$s" idle "$round" 0 -- --idle --users "$idle_conns" --hold 5s --concurrency 64 --timeout 5m
+			run "$s" idle "$round" 0 -- --idle --users "$idle_conns" --hold 5s --concurrency "$idle_concurrency" --timeout 5m
 		done
 	fi
 	if has "$loads" sweep; then

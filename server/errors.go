@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -35,7 +36,12 @@ type errorBody struct {
 // storeFailures, rate-limited) and not shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := chat.ErrorCode(err)
-	if (code == chat.CodeInternal || code == chat.CodeUnavailable) && !errors.As(err, new(reportedError)) {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away (in a reconnect storm, thousands of dials
+		// that gave up waiting): not the server's failure.
+		s.log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+	case (code == chat.CodeInternal || code == chat.CodeUnavailable) && !errors.As(err, new(reportedError)):
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody

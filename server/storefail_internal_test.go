@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +52,25 @@ func TestStoreFailuresLogOncePerInterval(t *testing.T) {
 		if !strings.Contains(line, want[2*i]) || !strings.Contains(line, want[2*i+1]) || !strings.Contains(line, "disk I/O error") {
 			t.Errorf("log line %d: %s, want %s %s and the cause", i+1, line, want[2*i], want[2*i+1])
 		}
+	}
+}
+
+// TestWriteErrorQuietForAbandonedRequests: a request whose client went
+// away mid-call (its context canceled) is not logged as a failure, while
+// an internal error of a live request still is.
+func TestWriteErrorQuietForAbandonedRequests(t *testing.T) {
+	var logs strings.Builder
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	gone := httptest.NewRequest(http.MethodGet, "/ws", nil).WithContext(ctx)
+	s.writeError(httptest.NewRecorder(), gone, fmt.Errorf("sqlite: session user: %w", context.Canceled))
+	if strings.Contains(logs.String(), "request failed") {
+		t.Errorf("an abandoned request was logged as a failure:\n%s", logs.String())
+	}
+	live := httptest.NewRequest(http.MethodGet, "/ws", nil)
+	s.writeError(httptest.NewRecorder(), live, errors.New("boom"))
+	if !strings.Contains(logs.String(), "request failed") {
+		t.Errorf("an internal error of a live request was not logged:\n%s", logs.String())
 	}
 }

@@ -22,27 +22,27 @@ func TestPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, c := range []struct {
-		pool   string
-		db     querier
-		pragma string
-		want   int64
-	}{
-		{"write", s.w.conn, "foreign_keys", 1},
-		{"write", s.w.conn, "synchronous", 2}, // FULL
-		{"write", s.w.conn, "busy_timeout", busyTimeout.Milliseconds()},
-		{"write", s.w.conn, "query_only", 0},
-		{"read", s.read, "foreign_keys", 1},
-		{"read", s.read, "busy_timeout", busyTimeout.Milliseconds()},
-		{"read", s.read, "query_only", 1},
-	} {
+	check := func(pool string, db querier, pragma string, want int64) {
 		var got int64
-		if err := c.db.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
-			t.Fatalf("%s PRAGMA %s: %v", c.pool, c.pragma, err)
+		if err := db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatalf("%s PRAGMA %s: %v", pool, pragma, err)
 		}
-		if got != c.want {
-			t.Errorf("%s pool: PRAGMA %s = %d, want %d", c.pool, c.pragma, got, c.want)
+		if got != want {
+			t.Errorf("%s pool: PRAGMA %s = %d, want %d", pool, pragma, got, want)
 		}
+	}
+	check("write", s.w.conn, "foreign_keys", 1)
+	check("write", s.w.conn, "synchronous", 2) // FULL
+	check("write", s.w.conn, "busy_timeout", busyTimeout.Milliseconds())
+	check("write", s.w.conn, "query_only", 0)
+	err = s.view(t.Context(), "pragmas", func(q querier) error {
+		check("read", q, "foreign_keys", 1)
+		check("read", q, "busy_timeout", busyTimeout.Milliseconds())
+		check("read", q, "query_only", 1)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got := s.write.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("write pool MaxOpenConnections = %d, want 1", got)
@@ -68,12 +68,15 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("Rooms with an expired context: %v, want ErrUnavailable wrapping DeadlineExceeded", err)
 	}
 
-	// The pools closed under the store, as if the database went away.
+	// The connections closed under the store, as if the database went away.
+	for _, c := range s.reads.conns {
+		c.Close()
+	}
 	s.read.Close()
 	s.w.close()
 	s.write.Close()
 	err = s.Ping(t.Context())
-	if !errors.Is(err, chat.ErrUnavailable) || !strings.Contains(err.Error(), "database is closed") {
+	if !errors.Is(err, chat.ErrUnavailable) || !strings.Contains(err.Error(), "connection is already closed") {
 		t.Errorf("Ping on a closed database: %v, want ErrUnavailable with the cause", err)
 	}
 	if got, want := chat.ErrorMessage(err), "database unavailable"; got != want {
@@ -85,8 +88,8 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
-// TestReadStatementsPreparedOnce: reads reuse one prepared statement per
-// query text, up to the cache's bound, and answer the same either way.
+// TestReadStatementsPreparedOnce: a reader prepares each query text once,
+// up to its bound, and answers the same either way.
 func TestReadStatementsPreparedOnce(t *testing.T) {
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
 	if err != nil {
@@ -94,35 +97,56 @@ func TestReadStatementsPreparedOnce(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := t.Context()
-	u, err := s.CreateUser(ctx, "alice", "hash")
+	err = s.view(ctx, "test", func(q querier) error {
+		rc := q.(*readConn)
+		before := len(rc.stmts)
+		for range 3 {
+			var got int
+			if err := q.QueryRowContext(ctx, "SELECT 1").Scan(&got); err != nil || got != 1 {
+				t.Fatalf("SELECT 1 = %d, %v", got, err)
+			}
+		}
+		if n := len(rc.stmts) - before; n != 1 {
+			t.Fatalf("%d statements prepared for one query text run three times, want 1", n)
+		}
+		// Beyond the bound, queries still run, unprepared.
+		for i := range maxReaderStmts + 5 {
+			var got int
+			q := "SELECT " + strings.Repeat(" ", i+1) + "1"
+			if err := rc.QueryRowContext(ctx, q).Scan(&got); err != nil || got != 1 {
+				t.Fatalf("query %d: %d, %v", i, got, err)
+			}
+		}
+		if n := len(rc.stmts); n != maxReaderStmts {
+			t.Fatalf("%d statements prepared, want the bound %d", n, maxReaderStmts)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		rooms, err := s.Rooms(ctx, u.ID)
-		if err != nil || len(rooms) != 1 || rooms[0].Name != chat.General {
-			t.Fatalf("Rooms = %v, %v", rooms, err)
-		}
-	}
-	s.reads.mu.Lock()
-	n := len(s.reads.stmts)
-	s.reads.mu.Unlock()
-	if n != 1 {
-		t.Fatalf("%d statements cached after one query text ran three times, want 1", n)
-	}
+}
 
-	// Beyond the bound, queries still run, unprepared.
-	for i := range maxCachedStmts + 5 {
-		var got int
-		q := "SELECT " + strings.Repeat(" ", i) + "1"
-		if err := s.reads.QueryRowContext(ctx, q).Scan(&got); err != nil || got != 1 {
-			t.Fatalf("query %d: %d, %v", i, got, err)
-		}
+// TestReaderRenewsBrokenConnection: a reader whose connection broke takes
+// a new one, so the store's reads do not keep failing on it.
+func TestReaderRenewsBrokenConnection(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.reads.mu.Lock()
-	n = len(s.reads.stmts)
-	s.reads.mu.Unlock()
-	if n != maxCachedStmts {
-		t.Fatalf("%d statements cached, want the bound %d", n, maxCachedStmts)
+	defer s.Close()
+	ctx := t.Context()
+	err = s.view(ctx, "break", func(q querier) error {
+		q.(*readConn).conn.Close()
+		var n int
+		return q.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+	})
+	if !errors.Is(err, chat.ErrUnavailable) {
+		t.Fatalf("read on a closed connection: %v, want ErrUnavailable", err)
+	}
+	for i := range 4 * len(s.reads.conns) {
+		if err := s.Ping(ctx); err != nil {
+			t.Fatalf("ping %d after the renewal: %v", i, err)
+		}
 	}
 }

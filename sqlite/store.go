@@ -36,10 +36,10 @@ var (
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {
-	write *sql.DB    // exactly one connection, which w holds
-	w     *writer    // the write connection: every write transaction
-	read  *sql.DB    // query_only connections for reads
-	reads *stmtCache // read's queries, as statements prepared once
+	write *sql.DB  // exactly one connection, which w holds
+	w     *writer  // the write connection: every write transaction
+	read  *sql.DB  // query_only connections for reads, each held by a reader
+	reads *readers // the goroutines that run reads (view)
 
 	writes     chan any // *appendReq or *updateReq, to the writer
 	writerDone chan struct{}
@@ -92,13 +92,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	w, err := newWriter(ctx, write)
+	reads, err := startReaders(ctx, read, n)
 	if err != nil {
 		read.Close()
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	s := &Store{write: write, w: w, read: read, reads: newStmtCache(read), writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
+	w, err := newWriter(ctx, write)
+	if err != nil {
+		reads.close()
+		read.Close()
+		write.Close()
+		return nil, mapErr(fmt.Sprintf("open %s", path), err)
+	}
+	s := &Store{write: write, w: w, read: read, reads: reads, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
 	go s.runWriter()
 	return s, nil
 }
@@ -111,13 +118,10 @@ func escapePath(p string) string {
 
 // Ping checks that the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.gate.Enter(); err != nil {
-		return err
-	}
-	defer s.gate.Exit()
-	var n int64
-	err := s.read.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, chat.General).Scan(&n)
-	return mapErr("ping", err)
+	return s.view(ctx, "ping", func(q querier) error {
+		var n int64
+		return q.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE name = ?`, chat.General).Scan(&n)
+	})
 }
 
 // Close waits for the calls in progress, then closes the database. Calls
@@ -162,7 +166,7 @@ func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) e
 		return err
 	}
 	defer s.gate.Exit()
-	return mapErr(op, fn(s.reads))
+	return mapErr(op, s.reads.do(ctx, fn))
 }
 
 // mapErr gives err a chat code (see storecall.MapErr): failures of the

@@ -93,6 +93,8 @@ type Report struct {
 	} `json:"e2e_latency"`
 
 	ConnectsPerS float64 `json:"connects_per_s"`
+	WelcomesPerS float64 `json:"welcomes_per_s"`
+	CPUPerConnUS float64 `json:"server_cpu_per_connect_us"`
 	ReadyS       float64 `json:"ready_s"`
 	KiBPerConn   float64 `json:"kib_per_conn"`
 
@@ -293,15 +295,17 @@ func writeMarkdown(w io.Writer, runs []Run) {
 		p("")
 		p("### idle connections")
 		p("")
-		p("| server | runs (ok) | connects/s | all ready s | server RSS KiB per connection |")
-		p("|---|---|---|---|---|")
+		p("| server | runs (ok) | connects/s | welcomes/s | server CPU µs per connect | all ready s | server RSS KiB per connection |")
+		p("|---|---|---|---|---|---|---|")
 		for _, s := range srv {
 			sr := filter(lr, func(r Run) bool { return r.Server == s })
 			if len(sr) == 0 {
 				continue
 			}
-			p("| %s | %s | %s | %s | %s |", s, okCount(sr),
+			p("| %s | %s | %s | %s | %s | %s | %s |", s, okCount(sr),
 				cell(sr, 0, func(r *Report) float64 { return r.ConnectsPerS }),
+				cell(sr, 0, func(r *Report) float64 { return r.WelcomesPerS }),
+				cell(sr, 0, func(r *Report) float64 { return r.CPUPerConnUS }),
 				cell(sr, 2, func(r *Report) float64 { return r.ReadyS }),
 				cell(sr, 1, func(r *Report) float64 { return r.KiBPerConn }))
 		}

@@ -15,7 +15,7 @@ const results = `{"server":"chatd","load":"steady","round":1,"offered":1000,"rc"
 {"server":"chatd","load":"steady","round":3,"offered":1000,"rc":1,"chatd":"abc123","loadavg":"2.5 1.5 1.0","report":{"ok":false,"deliveries_per_s":100000,"deliveries_lost":7,"closes":{"1013":2},"e2e_latency":{"p50_ms":3,"p99_ms":20,"max_ms":30}}}
 {"server":"gorilla","load":"sweep","round":1,"offered":250,"rc":0,"report":{"ok":true,"sent":1250,"deliveries_expected":1250000,"deliveries_per_s":249000,"e2e_latency":{"p99_ms":5}}}
 {"server":"gorilla","load":"sweep","round":1,"offered":500,"rc":0,"report":{"ok":true,"sent":2500,"deliveries_expected":2500000,"deliveries_per_s":400000,"e2e_latency":{"p99_ms":500}}}
-{"server":"centrifugo","load":"idle","round":1,"offered":0,"rc":0,"report":{"ok":true,"connects_per_s":5000,"ready_s":2,"kib_per_conn":12.5}}
+{"server":"centrifugo","load":"idle","round":1,"offered":0,"rc":0,"report":{"ok":true,"connects_per_s":5000,"welcomes_per_s":6000,"ready_s":2,"kib_per_conn":12.5}}
 
 `
 
@@ -32,7 +32,7 @@ func TestMarkdownMediansAndRanges(t *testing.T) {
 		"load average at run start: 2.00–10.00",
 		"| chatd | 3 (2) | 90,000 [80,000–100,000] | 3.0 [2.0–4.0] | 20.0 [10.0–30.0] | 30.0 [20.0–40.0] | 0 [0–7] | 0 | 0 | 0 [0–2] |",
 		"| 500 | gorilla | 1 (1) | 400,000 |",
-		"| centrifugo | 1 (1) | 5,000 | 2.00 | 12.5 |",
+		"| centrifugo | 1 (1) | 5,000 | 6,000 | 0 | 2.00 | 12.5 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

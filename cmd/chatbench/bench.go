@@ -184,6 +184,9 @@ func (b *bench) connectJoin(ctx context.Context, rep *Report, tokens []string) (
 	if err != nil {
 		return clients, fmt.Errorf("connect: %w", err)
 	}
+	if b.connected != nil {
+		b.connected()
+	}
 	t0 = time.Now()
 	err = forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
 		return clients[i].join(ctx)

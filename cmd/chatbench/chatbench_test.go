@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,6 +256,29 @@ func TestHistogramBucketsCoverEveryValue(t *testing.T) {
 		lo, _ := bucketBounds(i)
 		if lo != prevHi+1 {
 			t.Fatalf("bucket %d starts at %d, bucket %d ends at %d", i, lo, i-1, prevHi)
+		}
+	}
+}
+
+// TestCPUTime: the server CPU figure of --idle is read from /proc and
+// grows with the work a process does.
+func TestCPUTime(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	if got := cpuTime(0); got != 0 {
+		t.Errorf("cpuTime(0) = %v, want 0", got)
+	}
+	before := cpuTime(os.Getpid())
+	if before <= 0 {
+		t.Fatalf("cpuTime(self) = %v, want > 0", before)
+	}
+	// Spin until the figure moves: on a loaded machine the wall time that
+	// takes is anyone's guess, so the bound is generous.
+	deadline := time.Now().Add(20 * time.Second)
+	for cpuTime(os.Getpid())-before < 50*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatalf("cpuTime grew %v in 20 s of spinning", cpuTime(os.Getpid())-before)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/protocol"
 )
 
@@ -91,6 +92,10 @@ type bench struct {
 
 	rooms  []*roomState
 	byName map[string]*roomState
+
+	// connected, if set, runs once every connection has its welcome and
+	// before the joins.
+	connected func()
 }
 
 // roomState is one bench room, shared by its members.
@@ -208,9 +213,22 @@ func (c *client) request(ctx context.Context, typ string, payload any) (protocol
 // join makes the user a member of its bench room and sets the cursor.
 func (c *client) join(ctx context.Context) error {
 	r := c.room
-	env, err := c.request(ctx, protocol.TypeJoinRoom, protocol.RoomRef{Room: r.name})
-	if err != nil {
-		return err
+	var env protocol.Envelope
+	for attempt := 0; ; attempt++ {
+		var err error
+		env, err = c.request(ctx, protocol.TypeJoinRoom, protocol.RoomRef{Room: r.name})
+		if err != nil {
+			return err
+		}
+		// A join refused "unavailable" (the store's writer swamped by ten
+		// thousand joins at once) is asked again, as a client would.
+		if env.Type != protocol.TypeError || errorCode(env.Payload) != string(chat.CodeUnavailable) || attempt >= setupAttempts {
+			break
+		}
+		c.b.connErrs.Add("join unavailable")
+		if !sleepCtx(ctx, setupBackoff<<attempt) {
+			return ctx.Err()
+		}
 	}
 	if env.Type != protocol.TypeAck {
 		return fmt.Errorf("%s: join %s: %s %s", c.user, r.name, env.Type, env.Payload)

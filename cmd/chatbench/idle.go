@@ -27,6 +27,7 @@ type IdleReport struct {
 	JoinSeconds    float64 `json:"join_s,omitempty"` // chatd: then every join_room ack
 	ReadySeconds   float64 `json:"ready_s"`          // connect + join
 	ConnectsPerS   float64 `json:"connects_per_s"`   // users / ready_s
+	WelcomesPerS   float64 `json:"welcomes_per_s"`   // users / connect_s: authenticated connects with their welcome
 	HoldSeconds    float64 `json:"hold_s"`
 
 	// VmRSS of --server-pid after setup (registration) and before the
@@ -34,6 +35,10 @@ type IdleReport struct {
 	RSSBeforeKiB int64   `json:"rss_before_kib,omitempty"`
 	RSSAfterKiB  int64   `json:"rss_after_kib,omitempty"`
 	KiBPerConn   float64 `json:"kib_per_conn,omitempty"`
+	// The CPU time (user and system) --server-pid spent from the first
+	// dial until every welcome, per connection: what a connect costs the
+	// server, whatever share of the cores it got.
+	ServerCPUPerConnectUS float64 `json:"server_cpu_per_connect_us,omitempty"`
 
 	ConnErrors map[string]int64 `json:"connection_errors"`
 	Closes     map[string]int64 `json:"closes"`
@@ -50,6 +55,9 @@ func (r *IdleReport) WriteText(w io.Writer) {
 	p("setup       connections %d  accounts %d  register %.1fs", r.Users, r.Accounts, r.RegisterSeconds)
 	p("connect     connect %.2fs  join %.2fs  ready %.2fs  %.0f connections/s  held %.1fs",
 		r.ConnectSeconds, r.JoinSeconds, r.ReadySeconds, r.ConnectsPerS, r.HoldSeconds)
+	if r.WelcomesPerS > 0 {
+		p("welcome     %.0f welcomes/s  server CPU %.0f µs per connect", r.WelcomesPerS, r.ServerCPUPerConnectUS)
+	}
 	if r.RSSAfterKiB > 0 {
 		p("memory      server VmRSS %d KiB before, %d KiB after: %.1f KiB per connection", r.RSSBeforeKiB, r.RSSAfterKiB, r.KiBPerConn)
 	}
@@ -84,6 +92,12 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 			return nil, err
 		}
 		rep.RSSBeforeKiB = vmRSS(cfg.ServerPID)
+		cpu0 := cpuTime(cfg.ServerPID)
+		b.connected = func() {
+			if cpu1 := cpuTime(cfg.ServerPID); cpu1 > 0 {
+				rep.ServerCPUPerConnectUS = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.Users)
+			}
+		}
 		clients, err := b.connectJoin(ctx, load, tokens)
 		defer closeAll(clients)
 		if err != nil {
@@ -122,6 +136,9 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 	if rep.ReadySeconds > 0 {
 		rep.ConnectsPerS = float64(cfg.Users) / rep.ReadySeconds
 	}
+	if rep.ConnectSeconds > 0 {
+		rep.WelcomesPerS = float64(cfg.Users) / rep.ConnectSeconds
+	}
 	fmt.Fprintf(progressOf(cfg), "chatbench: %d %s connections ready in %.2fs; holding %v\n", cfg.Users, cfg.Proto, rep.ReadySeconds, cfg.Hold)
 	t0 := time.Now()
 	sleepCtx(ctx, cfg.Hold)
@@ -155,6 +172,38 @@ func progressOf(cfg Config) io.Writer {
 	}
 	return cfg.Progress
 }
+
+// cpuTime returns the user and system CPU time of a local process from
+// /proc/PID/stat, 0 when pid is 0 or it cannot be read.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command (field 2) is in parentheses and may hold spaces: count
+	// from the last ')'. utime and stime are fields 14 and 15.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
+// 100 on every Linux architecture Go runs on.
+const clockTicks = 100
 
 // vmRSS returns the resident set size of a local process in KiB from
 // /proc/PID/status, 0 when pid is 0 or it cannot be read.
