@@ -318,13 +318,21 @@ func pair(t *testing.T, dir string) (srv *chatdtest.Server, alice, bob *tab) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	b := newBrowser(t)
 	srv = startServer(t, dir, "")
+	alice, bob = usersOn(t, srv)
+	return srv, alice, bob
+}
+
+// usersOn starts a browser and signs up alice and bob on srv, each in a
+// browser context of their own.
+func usersOn(t *testing.T, srv *chatdtest.Server) (alice, bob *tab) {
+	t.Helper()
+	b := newBrowser(t)
 	alice = b.open("alice", srv.URL)
 	bob = b.open("bob", srv.URL)
 	alice.signUp("alice")
 	bob.signUp("bob")
-	return srv, alice, bob
+	return alice, bob
 }
 
 // stopServer closes srv as a crash or restart would and waits until p

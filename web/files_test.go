@@ -64,19 +64,29 @@ func (p *tab) waitUploaded(name string) {
 		name), 10*time.Second)
 }
 
+// sendImage attaches pic as a file named name and sends it with text.
+func (p *tab) sendImage(pic []byte, name, text string) {
+	p.t.Helper()
+	p.attach(writeTemp(p.t, name, pic))
+	p.waitUploaded(name)
+	p.send(text)
+	p.waitJS("the tray to empty", `document.getElementById('upload-tray').hidden`, 5*time.Second)
+}
+
+// waitThumbnail waits until the message with this text shows an image
+// inline, loaded, width pixels wide.
+func (p *tab) waitThumbnail(text string, width int) {
+	p.t.Helper()
+	p.waitJS("the thumbnail to load", fmt.Sprintf(`(() => { const i = (%s)?.querySelector('.attachments a.att-image img'); return !!i && i.complete && i.naturalWidth === %d; })()`,
+		msgWith(text), width), 10*time.Second)
+}
+
 func TestBrowserFileImageShowsInline(t *testing.T) {
 	_, alice, bob := pair(t, "")
-	pic := pngBytes(t, 64, 40)
-
 	// Picked with the attach button.
-	alice.attach(writeTemp(t, "sunset.png", pic))
-	alice.waitUploaded("sunset.png")
-	alice.send("look")
-	alice.waitJS("the tray to empty", `document.getElementById('upload-tray').hidden`, 5*time.Second)
-
-	img := `#messages li.msg .attachments a.att-image img`
+	alice.sendImage(pngBytes(t, 64, 40), "sunset.png", "look")
 	bob.waitText("look", 10*time.Second)
-	bob.waitJS("the thumbnail to load", fmt.Sprintf(`(() => { const i = document.querySelector(%q); return !!i && i.complete && i.naturalWidth === 64; })()`, img), 10*time.Second)
+	bob.waitThumbnail("look", 64)
 	href := eval[string](bob, `document.querySelector('#messages .att-image').getAttribute('href')`)
 	if !strings.HasPrefix(href, "/files/f_") || !strings.HasSuffix(href, "/sunset.png") ||
 		eval[string](bob, `document.querySelector('#messages .att-image').target`) != "_blank" {

@@ -211,6 +211,14 @@ func TestBrowserMentionAutocomplete(t *testing.T) {
 	bob.noProblems()
 }
 
+// search opens the search panel with Ctrl+K and searches for query.
+func (p *tab) search(query string) {
+	p.t.Helper()
+	p.run(chromedp.KeyEvent("k", chromedp.KeyModifiers(kb.ModifierCtrl)))
+	p.waitJS("the search box focused", `!document.getElementById('search-panel').hidden && document.activeElement?.id === 'search-input'`, 5*time.Second)
+	p.run(chromedp.SendKeys(chromedp.CSS("#search-input"), query), chromedp.KeyEvent(kb.Enter))
+}
+
 // TestBrowserSearchJump: Ctrl+K opens the search; a result shows its room,
 // author and snippet with the match marked (markup in the text stays
 // text); picking it opens the other room with the history around the
@@ -234,9 +242,7 @@ func TestBrowserSearchJump(t *testing.T) {
 	alice.send("no quokka here, only in general")
 	alice.waitText("no quokka here, only in general", 10*time.Second)
 
-	alice.run(chromedp.KeyEvent("k", chromedp.KeyModifiers(kb.ModifierCtrl)))
-	alice.waitJS("the search box focused", `!document.getElementById('search-panel').hidden && document.activeElement?.id === 'search-input'`, 5*time.Second)
-	alice.run(chromedp.SendKeys(chromedp.CSS("#search-input"), "quokka plan"), chromedp.KeyEvent(kb.Enter))
+	alice.search("quokka plan")
 	alice.waitJS("a result", `document.querySelectorAll('#search-results .search-result').length === 1`, 10*time.Second)
 	type result struct {
 		Room, Seq, Meta, Snippet string

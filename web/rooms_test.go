@@ -10,6 +10,28 @@ import (
 
 // Issue 9 in the browser: rooms people find and run.
 
+// findInDirectory opens the directory, searches it for query and waits
+// until room is its one result; it returns the selector of room's line.
+func (p *tab) findInDirectory(query, room string) string {
+	p.t.Helper()
+	p.run(
+		chromedp.Click(chromedp.CSS("#open-directory")),
+		chromedp.WaitVisible(chromedp.CSS("#directory-search")),
+		chromedp.SendKeys(chromedp.CSS("#directory-search"), query),
+	)
+	row := fmt.Sprintf(`#directory-list [data-dir-room=%q]`, room)
+	p.waitJS(room+", found by "+query, fmt.Sprintf(`document.querySelectorAll('#directory-list li').length === 1 && !!document.querySelector(%q)`, row), 10*time.Second)
+	return row
+}
+
+// joinFromDirectory joins room with its line's button in the open
+// directory and waits until the room is open.
+func (p *tab) joinFromDirectory(room string) {
+	p.t.Helper()
+	p.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#directory-list [data-dir-room=%q] button.dir-join`, room))))
+	p.waitJS(room+" to open", fmt.Sprintf(`document.querySelector('#room-list ' + %q)?.getAttribute('aria-current') === 'page'`, roomButton(room)), 10*time.Second)
+}
+
 // TestBrowserDirectoryJoin: a newcomer finds a public room in the
 // directory (by its topic), sees its member count, joins it from there
 // and reads it; the owner's topic shows in the header and a change of it
@@ -29,18 +51,11 @@ func TestBrowserDirectoryJoin(t *testing.T) {
 	alice.send("welcome, gophers")
 	alice.waitText("welcome, gophers", 10*time.Second)
 
-	bob.run(
-		chromedp.Click(chromedp.CSS("#open-directory")),
-		chromedp.WaitVisible(chromedp.CSS("#directory-search")),
-		chromedp.SendKeys(chromedp.CSS("#directory-search"), "gophers"),
-	)
-	row := `#directory-list [data-dir-room="golang"]`
-	bob.waitJS("golang, found by its topic", fmt.Sprintf(`document.querySelectorAll('#directory-list li').length === 1 && !!document.querySelector(%q)`, row), 10*time.Second)
+	row := bob.findInDirectory("gophers", "golang")
 	if got := eval[string](bob, fmt.Sprintf(`document.querySelector(%q + ' .dir-meta').textContent`, row)); got[:8] != "1 member" {
 		t.Errorf("golang's line in the directory = %q, want 1 member first", got)
 	}
-	bob.run(chromedp.Click(chromedp.CSS(row + " button.dir-join")))
-	bob.waitJS("golang to open", fmt.Sprintf(`document.querySelector('#room-list ' + %q)?.getAttribute('aria-current') === 'page'`, roomButton("golang")), 10*time.Second)
+	bob.joinFromDirectory("golang")
 	if eval[bool](bob, `document.getElementById('directory').open`) {
 		t.Error("the directory is still open after joining")
 	}

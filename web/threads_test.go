@@ -25,6 +25,36 @@ func (p *tab) clickJS(what, expr string) {
 	eval[bool](p, "("+expr+").click(), true")
 }
 
+// threadReply is a JS expression: is a reply with this text in the thread
+// panel?
+func threadReply(text string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll('#thread-replies li.msg .text')].some(e => e.textContent.trim() === %q)`, text)
+}
+
+// reactionOn is a JS expression for the reaction with this emoji on the
+// message with this text.
+func reactionOn(text, emoji string) string {
+	return msgWith(text) + fmt.Sprintf(`?.querySelector('.reaction[data-emoji=%q]')`, emoji)
+}
+
+// replyInThread opens the thread of the message with this text and sends
+// reply from the panel's composer.
+func (p *tab) replyInThread(text, reply string) {
+	p.t.Helper()
+	p.clickJS(p.name+"'s reply button", msgWith(text)+`?.querySelector('.msg-reply')`)
+	p.waitJS(p.name+"'s thread panel", `!document.getElementById('thread-panel').hidden`, 10*time.Second)
+	p.waitJS("focus in the thread composer", `document.activeElement?.id === 'thread-composer'`, 5*time.Second)
+	p.run(chromedp.SendKeys(chromedp.CSS("#thread-composer"), reply+kb.Enter))
+}
+
+// pickReaction reacts to the message with this text with the picker's emoji.
+func (p *tab) pickReaction(text, emoji string) {
+	p.t.Helper()
+	p.clickJS(p.name+"'s React button", msgWith(text)+`?.querySelector('.msg-react')`)
+	p.waitJS("the picker", `!document.getElementById('emoji-picker').hidden`, 5*time.Second)
+	p.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#emoji-picker [data-emoji=%q]`, emoji))))
+}
+
 // TestBrowserReplyThread: bob answers alice's message in the thread panel;
 // alice, with the thread open, sees the reply there live, the count on the
 // message, and the reply in the room marked as one; her own reply reaches
@@ -40,15 +70,8 @@ func TestBrowserReplyThread(t *testing.T) {
 		t.Errorf("alice's panel shows %q as the thread's first message", got)
 	}
 
-	bob.clickJS("bob's reply button", msgWith("lunch at noon?")+`?.querySelector('.msg-reply')`)
-	bob.waitJS("bob's thread panel", `!document.getElementById('thread-panel').hidden`, 10*time.Second)
-	bob.waitJS("focus in the thread composer", `document.activeElement?.id === 'thread-composer'`, 5*time.Second)
-	bob.run(chromedp.SendKeys(chromedp.CSS("#thread-composer"), "yes, **noon** works"+kb.Enter))
-
-	replyIn := func(text string) string {
-		return fmt.Sprintf(`[...document.querySelectorAll('#thread-replies li.msg .text')].some(e => e.textContent.trim() === %q)`, text)
-	}
-	alice.waitJS("the reply in alice's panel", replyIn("yes, noon works"), 10*time.Second)
+	bob.replyInThread("lunch at noon?", "yes, **noon** works")
+	alice.waitJS("the reply in alice's panel", threadReply("yes, noon works"), 10*time.Second)
 	alice.waitJS("the count in alice's room", msgWith("lunch at noon?")+`?.querySelector('.thread-summary .thread-count')?.textContent === '1 reply'`, 10*time.Second)
 	alice.waitJS("the panel's count", `document.getElementById('thread-count').textContent === '1 reply'`, 5*time.Second)
 	// In the room's stream the reply is there too, marked as a reply.
@@ -62,7 +85,7 @@ func TestBrowserReplyThread(t *testing.T) {
 	}
 
 	alice.run(chromedp.SendKeys(chromedp.CSS("#thread-composer"), "great"+kb.Enter))
-	bob.waitJS("alice's reply in bob's panel", replyIn("great"), 10*time.Second)
+	bob.waitJS("alice's reply in bob's panel", threadReply("great"), 10*time.Second)
 	bob.waitJS("bob's count", msgWith("lunch at noon?")+`?.querySelector('.thread-count')?.textContent === '2 replies'`, 10*time.Second)
 
 	// Escape closes the panel; focus goes back to the room.
@@ -75,7 +98,7 @@ func TestBrowserReplyThread(t *testing.T) {
 	alice.waitOnline(15 * time.Second)
 	alice.waitText("lunch at noon?", 10*time.Second)
 	alice.clickJS("the thread summary", msgWith("lunch at noon?")+`?.querySelector('.thread-summary')`)
-	alice.waitJS("both replies in the panel after a reload", replyIn("yes, noon works")+" && "+replyIn("great"), 10*time.Second)
+	alice.waitJS("both replies in the panel after a reload", threadReply("yes, noon works")+" && "+threadReply("great"), 10*time.Second)
 
 	// A long thread loads its newest 50 replies, and the older ones on demand.
 	carol := srv.Dial(t, srv.Register(t, "carol").Token)
@@ -118,10 +141,7 @@ func TestBrowserReactions(t *testing.T) {
 	bob.waitJS("the second emoji focused", `document.activeElement?.dataset.emoji === '❤️'`, 5*time.Second)
 	bob.run(chromedp.KeyEvent(kb.Enter))
 
-	reaction := func(text, emoji string) string {
-		return msgWith(text) + fmt.Sprintf(`?.querySelector('.reaction[data-emoji=%q]')`, emoji)
-	}
-	heart := reaction("ship it", "❤️")
+	heart := reactionOn("ship it", "❤️")
 	bob.waitJS("bob's reaction", heart+`?.getAttribute('aria-pressed') === 'true'`, 10*time.Second)
 	alice.waitJS("bob's reaction at alice", heart+`?.querySelector('.reaction-count').textContent === '1'`, 10*time.Second)
 	if eval[bool](alice, heart+`.classList.contains('me')`) {
@@ -159,9 +179,7 @@ func TestBrowserReactions(t *testing.T) {
 		return true;
 	})()`, seq), chromedp.EvalAwaitPromise)
 	bob.waitJS("20 reactions at bob", msgWith("full house")+`?.querySelectorAll('.reaction').length === 20`, 10*time.Second)
-	bob.clickJS("bob's React button", msgWith("full house")+`?.querySelector('.msg-react')`)
-	bob.waitJS("the picker", `!document.getElementById('emoji-picker').hidden`, 5*time.Second)
-	bob.run(chromedp.Click(chromedp.CSS(`#emoji-picker [data-emoji="👍"]`)))
+	bob.pickReaction("full house", "👍")
 	bob.waitJS("the notice", `/already has 20 different reactions/.test(document.getElementById('composer-error').textContent) && !document.getElementById('composer-error').hidden`, 10*time.Second)
 	alice.noProblems()
 	bob.noProblems()
