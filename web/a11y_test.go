@@ -113,6 +113,10 @@ func (p *tab) audit(src, what string) {
 	if !eval[bool](p, `typeof window.axe === 'object'`) {
 		p.run(chromedp.Evaluate[chromedp.Void](src))
 	}
+	// A fade half done (a message's actions as the pointer or the focus
+	// leaves) has colours no one reads: audit what the page settles on.
+	p.waitJS("transitions to end", `document.getAnimations().every(a =>
+		a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity)`, 5*time.Second)
 	res := eval[[]axeViolation](p, `axe.run(document, {
 		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
 		resultTypes: ['violations'],

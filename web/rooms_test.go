@@ -197,6 +197,9 @@ func TestBrowserDMComesBack(t *testing.T) {
 	entry := `#dm-list [data-user="alice"]`
 	bob.run(chromedp.WaitVisible(chromedp.CSS(entry)), chromedp.Click(chromedp.CSS(entry)))
 	bob.waitText("hi bob", 10*time.Second)
+	// bob has read it (the marker goes out a moment after the room shows):
+	// the count that comes back is then that of the new message alone.
+	bob.waitJS("the badge to clear", fmt.Sprintf(`document.querySelector(%q)?.dataset.unread === '0'`, entry), 10*time.Second)
 	bob.run(chromedp.Click(chromedp.CSS("#leave-room")), chromedp.Click(chromedp.CSS("#leave-room")))
 	bob.waitJS("the DM to go", fmt.Sprintf(`!document.querySelector(%q)`, entry), 10*time.Second)
 	bob.waitJS("landing in a room bob is in", fmt.Sprintf(`document.querySelector(%q)?.getAttribute('aria-current') === 'page'`, roomButton("general")), 5*time.Second)
