@@ -91,15 +91,21 @@ func startNodes(t *testing.T, mode string, n int) []*chatdtest.Server {
 // clusterModes are the two ways nodes share events.
 var clusterModes = []string{"routes", "external"}
 
+// eachClusterMode runs test once per cluster mode, as a subtest named
+// after the mode.
+func eachClusterMode(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range clusterModes {
+		t.Run(mode, func(t *testing.T) { test(t, mode) })
+	}
+}
+
 // TestCluster runs two real nodes, each with its own PostgreSQL store and
 // its own bus, in both modes (the nodes' embedded NATS servers joined by
 // routes, and an external NATS server): users on both chat in one room,
 // all sending at once, and every one of them receives every message
 // exactly once, in seq order without a gap; presence crosses the nodes.
 func TestCluster(t *testing.T) {
-	for _, mode := range clusterModes {
-		t.Run(mode, func(t *testing.T) { testCluster(t, mode) })
-	}
+	eachClusterMode(t, testCluster)
 }
 
 func testCluster(t *testing.T, mode string) {
@@ -233,9 +239,7 @@ func TestClusterLateRoute(t *testing.T) {
 // other: a newcomer, the topic and description, a role, archiving and
 // unarchiving, and a leave.
 func TestClusterRoomChanges(t *testing.T) {
-	for _, mode := range clusterModes {
-		t.Run(mode, func(t *testing.T) { testClusterRoomChanges(t, mode) })
-	}
+	eachClusterMode(t, testClusterRoomChanges)
 }
 
 func testClusterRoomChanges(t *testing.T, mode string) {

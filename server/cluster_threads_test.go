@@ -14,9 +14,7 @@ import (
 // summary reach a member on the other live, and the other node's history
 // shows both afterwards, read from the shared store.
 func TestClusterThreadsAndReactions(t *testing.T) {
-	for _, mode := range clusterModes {
-		t.Run(mode, func(t *testing.T) { testClusterThreadsAndReactions(t, mode) })
-	}
+	eachClusterMode(t, testClusterThreadsAndReactions)
 }
 
 func testClusterThreadsAndReactions(t *testing.T, mode string) {
