@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -180,7 +182,18 @@ func TestSlowConsumerLongStall(t *testing.T) {
 		// heartbeat from ending it before its queue overflows.
 		PingInterval: time.Minute, PongWait: 2 * time.Minute,
 	}})
-	slow := dialRaw(t, srv, srv.Register(t, "carol").Token, nil)
+	// A small, fixed receive buffer: with the kernel's autotuning a client
+	// that does not read can hold tens of MB on loopback (tcp_rmem up to
+	// 32 MiB here), and whether 3000 messages overflow it was luck.
+	small := &websocket.Dialer{HandshakeTimeout: 5 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				err = c.(*net.TCPConn).SetReadBuffer(64 << 10)
+			}
+			return c, err
+		}}
+	slow := dialRaw(t, srv, srv.Register(t, "carol").Token, small)
 	sender := srv.Dial(t, srv.Register(t, "alice").Token)
 	sender.Welcome()
 	text := strings.Repeat("😀", 3900) // 15.6 KB: few messages fill the buffers
