@@ -233,7 +233,7 @@ run() {
 		record "$name" "$load" "$round" "${offered:-0}" 99 "$out"
 		return 0
 	fi
-	if [ "$load" = idle ]; then extra+=(--server-pid "$server_pid"); fi
+	extra+=(--server-pid "$server_pid")
 	if [ "$name" = chatd ]; then extra+=(--accounts "$accounts"); fi
 	log "round $round  $load $offered  $name  (load average $(cut -d' ' -f1 /proc/loadavg))"
 	"$tmp/chatbench" --proto "$name" --url "http://127.0.0.1:$p" --json "${extra[@]}" "$@" >"$out" 2>>"$tmp/chatbench.log" || rc=$?

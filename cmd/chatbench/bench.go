@@ -51,6 +51,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var late atomic.Int64
 	var senders sync.WaitGroup
 	interval := sendInterval(cfg)
+	cpu := startCPU(cfg.ServerPID)
 	start := time.Now()
 	for i := range cfg.Senders {
 		c := clients[i]
@@ -97,6 +98,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Expected += r.acked.Load() * r.members
 	}
 	b.fill(rep, start)
+	cpu.report(rep, rep.Received)
 	rep.Lost += b.skipped.Load()
 	rep.OrderViolations = b.violation.Load()
 

@@ -225,3 +225,32 @@ func vmRSS(pid int) int64 {
 	}
 	return 0
 }
+
+// cpuMeter measures the CPU time the bench and the server spend over a
+// phase of a run.
+type cpuMeter struct {
+	pid          int
+	self, server time.Duration
+}
+
+// startCPU starts measuring; pid is the server's process (0: the bench
+// only).
+func startCPU(pid int) cpuMeter {
+	return cpuMeter{pid: pid, self: cpuTime(os.Getpid()), server: cpuTime(pid)}
+}
+
+// report writes the CPU time per delivery since startCPU into rep.
+func (m cpuMeter) report(rep *Report, deliveries int64) {
+	if deliveries <= 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(deliveries) }
+	if self := cpuTime(os.Getpid()); self > m.self && m.self > 0 {
+		rep.BenchCPUPerDelivery = per(self - m.self)
+	}
+	if m.pid > 0 {
+		if srv := cpuTime(m.pid); srv > m.server && m.server > 0 {
+			rep.ServerCPUPerDelivery = per(srv - m.server)
+		}
+	}
+}

@@ -74,9 +74,10 @@ type Config struct {
 	Accounts int    // chatd: accounts to register; connection i logs in as account i mod Accounts; 0: one per connection
 	Channel  string // centrifugo: the channel; default "bench"
 
+	Readers   string        // readersPoll or readersGoroutine
 	Idle      bool          // only connect (and join/subscribe), report connects/s, hold
 	Hold      time.Duration // idle: how long to hold the connections open
-	ServerPID int           // idle: read this process's VmRSS before and after connecting
+	ServerPID int           // the server's process: its VmRSS and CPU time are read from /proc
 	Storm     bool          // chatd: reconnect storm after a server restart (storm.go)
 
 	// CPUProfile: write the bench's own CPU profile to this file, to see
@@ -93,6 +94,12 @@ const (
 	protoChatd      = "chatd"
 	protoGorilla    = "gorilla"
 	protoCentrifugo = "centrifugo"
+)
+
+// How the bench reads its connections (--readers).
+const (
+	readersPoll      = "poll"
+	readersGoroutine = "goroutine"
 )
 
 // defaultInflightPaced bounds the unacked messages of one sender in a
@@ -192,9 +199,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.IntVar(&c.Messages, "messages", 0, "each sender sends exactly this many messages, then drains (--duration is then ignored); 0 = send for --duration")
 	fs.IntVar(&c.Accounts, "accounts", 0, "chatd: accounts to register, connection i logs in as account i mod accounts (registration costs a password hash each); 0 = one per connection")
 	fs.StringVar(&c.Channel, "channel", "bench", "centrifugo: the channel every connection subscribes to and publishes in")
+	fs.StringVar(&c.Readers, "readers", readersPoll, "how the bench reads its connections: "+readersPoll+" (a few epoll loops for all of them, Linux only) or "+readersGoroutine+" (one goroutine each)")
 	fs.BoolVar(&c.Idle, "idle", false, "only open --users connections (joined / subscribed), report connects per second, hold them for --hold")
 	fs.DurationVar(&c.Hold, "hold", 0, "with --idle: how long to keep the connections open once all are ready")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "with --idle: read this local process's VmRSS before and after connecting (KiB per connection)")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's local process: with --idle its VmRSS before and after connecting (KiB per connection) and CPU per connect; otherwise its CPU per delivery")
 	fs.BoolVar(&c.Storm, "storm", false, "chatd: connect, send --messages, wait for the server to restart, then reconnect every client at once and time the catch-up")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write chatbench's own CPU profile (pprof) to this file")
 	fs.Usage = func() {
@@ -244,6 +252,7 @@ func (c *Config) check() error {
 	}
 	setDefault(&c.Proto, protoChatd)
 	setDefault(&c.Channel, "bench")
+	setDefault(&c.Readers, readersPoll)
 	setDefault(&c.stall, stallWait)
 	if c.Senders == 0 {
 		c.Senders = c.Users
@@ -283,6 +292,8 @@ func (c *Config) check() error {
 		return errors.New("--accounts must not be negative")
 	case c.Hold < 0:
 		return errors.New("--hold must not be negative")
+	case c.Readers != readersPoll && c.Readers != readersGoroutine:
+		return fmt.Errorf("--readers %q: want %s or %s", c.Readers, readersPoll, readersGoroutine)
 	case c.Idle && c.Storm:
 		return errors.New("--idle and --storm exclude each other")
 	case c.Storm && c.Proto != protoChatd:
@@ -390,6 +401,12 @@ type Report struct {
 	AckLatency LatencySummary `json:"ack_latency"`
 	E2ELatency LatencySummary `json:"e2e_latency"`
 
+	// CPU time (user + system) over the send and drain phases, per
+	// delivery received, in microseconds: the bench's own, and with
+	// --server-pid the server's. 0 when not measured.
+	BenchCPUPerDelivery  float64 `json:"bench_cpu_us_per_delivery,omitempty"`
+	ServerCPUPerDelivery float64 `json:"server_cpu_us_per_delivery,omitempty"`
+
 	OrderViolations int64            `json:"order_violations"` // duplicates, out-of-order and gaps
 	Duplicates      int64            `json:"duplicates"`
 	OutOfOrder      int64            `json:"out_of_order"`
@@ -424,6 +441,13 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	lat("ack", r.AckLatency)
 	lat("end-to-end", r.E2ELatency)
+	if r.BenchCPUPerDelivery > 0 {
+		srv := "unmeasured (--server-pid)"
+		if r.ServerCPUPerDelivery > 0 {
+			srv = fmt.Sprintf("%.2fµs", r.ServerCPUPerDelivery)
+		}
+		p("cpu         per delivery: bench %.2fµs  server %s", r.BenchCPUPerDelivery, srv)
+	}
 	p("order       violations %d  duplicates %d  out-of-order %d", r.OrderViolations, r.Duplicates, r.OutOfOrder)
 	p("connections errors %s  closes %s", counts(r.ConnErrors), counts(r.Closes))
 	if r.OK {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,7 @@ func (gorillaProto) acked() bool                             { return false }
 func (gorillaProto) publish(_ uint32, _, text string) []byte { return []byte(text) }
 func (gorillaProto) parse(pc *peerConn, now time.Time, f []byte) {
 	for line := range bytes.SplitSeq(f, []byte{'\n'}) {
-		pc.onText(now, string(line))
+		pc.onText(now, line)
 	}
 }
 
@@ -203,7 +204,7 @@ func (centrifugoProto) parse(pc *peerConn, now time.Time, f []byte) {
 		}
 		if bytes.HasPrefix(line, cfPushPrefix) {
 			// The fast path, as for chatd's new_message (scanNewMessage).
-			if text, _, ok := scanString(line, `"data":{"t":"`); ok {
+			if text, _, ok := scanString(line, `"data":{"t":"`, -1); ok {
 				pc.onText(now, text)
 				continue
 			}
@@ -216,7 +217,7 @@ func (centrifugoProto) parse(pc *peerConn, now time.Time, f []byte) {
 		switch {
 		case r.Push != nil:
 			if r.Push.Pub != nil {
-				pc.onText(now, r.Push.Pub.Data.T)
+				pc.onText(now, []byte(r.Push.Pub.Data.T))
 			}
 		case r.ID != 0:
 			code := ""
@@ -299,6 +300,7 @@ func RunPeer(ctx context.Context, cfg Config) (*Report, error) {
 	var late atomic.Int64
 	var senders sync.WaitGroup
 	interval := sendInterval(cfg)
+	cpu := startCPU(cfg.ServerPID)
 	start := time.Now()
 	for i := range cfg.Senders {
 		pc := conns[i]
@@ -347,6 +349,7 @@ func RunPeer(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	pb.fill(rep, start)
+	cpu.report(rep, rep.Received)
 	rep.Expected = expected()
 	rep.Lost = max(0, rep.Expected-rep.Received)
 	rep.OrderViolations = rep.Duplicates + rep.OutOfOrder
@@ -435,7 +438,12 @@ func (pb *peerBench) dial(ctx context.Context, i int, track bool) (*peerConn, er
 		pc.pending = make(map[uint32]time.Time)
 		pc.slots = make(chan struct{}, pb.cfg.Inflight)
 	}
-	go pc.readLoop()
+	ws.read(pb.cfg.Readers == readersPoll, func(now time.Time, data []byte) { pb.proto.parse(pc, now, data) }, func(err error) {
+		if !pc.closing.Load() {
+			pb.closes.Add(closeCodeOf(err))
+		}
+		close(pc.done)
+	})
 	return pc, nil
 }
 
@@ -455,16 +463,8 @@ func (pb *peerBench) drain(ctx context.Context, d time.Duration, expected func()
 	})
 }
 
-func (pc *peerConn) readLoop() {
-	defer close(pc.done)
-	err := pc.ws.each(func(now time.Time, data []byte) { pc.pb.proto.parse(pc, now, data) })
-	if !pc.closing.Load() {
-		pc.pb.closes.Add(closeCodeOf(err))
-	}
-}
-
 // onText checks one delivered bench text.
-func (pc *peerConn) onText(now time.Time, text string) {
+func (pc *peerConn) onText(now time.Time, text []byte) {
 	pb := pc.pb
 	sentNS, pub, k, ok := parsePeerText(text)
 	if !ok || pub >= len(pb.sent) {
@@ -574,23 +574,23 @@ func peerText(sent time.Time, pub, k int) string {
 }
 
 // parsePeerText reads what peerText wrote.
-func parsePeerText(text string) (sentNS int64, pub int, k int64, ok bool) {
-	rest, ok := strings.CutPrefix(text, textMagic)
-	if !ok {
+func parsePeerText[T ~string | ~[]byte](text T) (sentNS int64, pub int, k int64, ok bool) {
+	if len(text) < len(textMagic) || string(text[:len(textMagic)]) != textMagic {
 		return 0, 0, 0, false
 	}
-	f := strings.SplitN(rest, " ", 4)
-	if len(f) < 3 {
+	rest := text[len(textMagic):]
+	var p int64
+	for _, v := range []*int64{&sentNS, &p, &k} {
+		var good bool
+		if *v, rest, good = leadingInt(rest); !good || len(rest) == 0 || rest[0] != ' ' {
+			return 0, 0, 0, false
+		}
+		rest = rest[1:]
+	}
+	if k < 1 || p > math.MaxInt32 {
 		return 0, 0, 0, false
 	}
-	var e1, e2, e3 error
-	sentNS, e1 = strconv.ParseInt(f[0], 10, 64)
-	pub, e2 = strconv.Atoi(f[1])
-	k, e3 = strconv.ParseInt(f[2], 10, 64)
-	if e1 != nil || e2 != nil || e3 != nil || pub < 0 || k < 1 {
-		return 0, 0, 0, false
-	}
-	return sentNS, pub, k, true
+	return sentNS, int(p), k, true
 }
 
 func isClosed(ch <-chan struct{}) bool {

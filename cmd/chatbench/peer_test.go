@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -444,10 +445,13 @@ func TestScanNewMessageAgreesWithJSON(t *testing.T) {
 		{msg("r1", 42, textMagic+"123 x"), delivery{"r1", 42, textMagic + "123 x"}},
 		{msg("general", 7, `say "hi" \ "seq":9`), delivery{"general", 7, "say "}},
 		{msg("a", 1, "<&>"), delivery{"a", 1, ""}}, // json escapes < as \u003c: cut there
+		// A long text: only its start, as far as the checks read.
+		{msg("r", 5, textMagic+"1234567890123456789 "+strings.Repeat("x", 200)), delivery{"r", 5, textMagic + "1234567890123456789 "}},
 		// Keys in another order than chatd's: found from the start.
 		{[]byte(`{"type":"new_message","payload":{"text":"chatbench 5 x","seq":3,"room":"r"}}`), delivery{"r", 3, "chatbench 5 x"}},
 	} {
-		got, ok := scanNewMessage(tt.frame)
+		s, ok := scanNewMessage(tt.frame)
+		got := delivery{string(s.room), s.seq, string(s.text)}
 		if !ok || got != tt.want {
 			t.Errorf("scanNewMessage(%s) = %+v, %v; want %+v", tt.frame, got, ok, tt.want)
 		}
@@ -462,6 +466,50 @@ func TestScanNewMessageAgreesWithJSON(t *testing.T) {
 	for _, f := range []string{`{"type":"ack","id":"s1","payload":{}}`, `{"type":"new_message","payload":{"room":"r"}}`, `{"type":"new_message"`} {
 		if d, ok := scanNewMessage([]byte(f)); ok {
 			t.Errorf("scanNewMessage(%s) = %+v, want fallback", f, d)
+		}
+	}
+}
+
+func TestLeadingInt(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int64
+		rest string
+		ok   bool
+	}{
+		{"12 x", 12, " x", true},
+		{"0", 0, "", true},
+		{"9223372036854775807", math.MaxInt64, "", true},
+		{"9223372036854775808", 0, "9223372036854775808", false}, // past MaxInt64
+		{"", 0, "", false},
+		{"-1", 0, "-1", false},
+	} {
+		n, rest, ok := leadingInt(tt.in)
+		if n != tt.n || rest != tt.rest || ok != tt.ok {
+			t.Errorf("leadingInt(%q) = %d %q %v, want %d %q %v", tt.in, n, rest, ok, tt.n, tt.rest, tt.ok)
+		}
+		if bn, brest, bok := leadingInt([]byte(tt.in)); bn != n || string(brest) != rest || bok != ok {
+			t.Errorf("leadingInt([]byte(%q)) differs from the string form", tt.in)
+		}
+	}
+}
+
+// BenchmarkScanNewMessage: the readers' cost per delivery of a chatd
+// frame (no allocation).
+func BenchmarkScanNewMessage(b *testing.B) {
+	p, _ := json.Marshal(chat.Message{
+		Room: "cb12345678", Seq: 123456, ID: "m_0123456789abcdefghijklmnop", From: chat.User{ID: "u_0123456789", Username: "cb12345678-0001"},
+		Text: textMagic + "1234567890123456789 " + strings.Repeat("x", 34), SentAt: time.Now(),
+	})
+	frame, _ := json.Marshal(protocol.Envelope{Type: protocol.TypeNewMessage, Payload: p})
+	b.ReportAllocs()
+	for b.Loop() {
+		m, ok := scanNewMessage(frame)
+		if !ok || m.seq != 123456 {
+			b.Fatal("scan failed")
+		}
+		if _, ok := sendTime(m.text); !ok {
+			b.Fatal("no send time")
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -26,7 +25,7 @@ import (
 // shared cores that was a third of the bench's CPU, and every millisecond
 // of it delays every server's deliveries alike.
 type wsConn struct {
-	nc net.Conn
+	nc conn
 
 	// Reader-only: unread bytes are buf[r:w]; frag gathers a fragmented
 	// message.
@@ -37,6 +36,14 @@ type wsConn struct {
 
 	wmu  sync.Mutex // serializes writes
 	wbuf []byte     // guarded by wmu
+}
+
+// conn is the socket under a wsConn: a net.Conn, or on Linux once a
+// poller reads it, an fdConn.
+type conn interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
 }
 
 // maxMessageBytes bounds one message from a server; a longer one is an
@@ -239,18 +246,36 @@ func (c *wsConn) readMessage() ([]byte, error) {
 func (c *wsConn) each(f func(now time.Time, msg []byte)) error {
 	var now time.Time
 	for {
-		m, err := c.next()
-		if err != nil {
+		if err := c.parsed(now, f); err != nil {
 			return err
 		}
-		if m != nil {
-			f(now, m)
-			continue
-		}
+		var err error
 		if now, err = c.fill(); err != nil {
 			return err
 		}
 	}
+}
+
+// parsed calls f for every complete data message among the bytes read.
+func (c *wsConn) parsed(now time.Time, f func(now time.Time, msg []byte)) error {
+	for {
+		m, err := c.next()
+		if m == nil || err != nil {
+			return err
+		}
+		f(now, m)
+	}
+}
+
+// read calls f for every data message until the connection ends, then end
+// with why, once: on a poller where there is one (Linux), otherwise on a
+// goroutine of the connection's own. With polled false it is always the
+// goroutine.
+func (c *wsConn) read(polled bool, f func(now time.Time, msg []byte), end func(error)) {
+	if polled && readPolled(c, f, end) == nil {
+		return
+	}
+	go func() { end(c.each(f)) }()
 }
 
 // writeText sends one text message.

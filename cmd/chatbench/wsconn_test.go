@@ -16,8 +16,15 @@ import (
 // TestWSConnFraming: the bench's client reads what a general-purpose
 // server writes: several frames per write, a message in fragments larger
 // than the read buffer, a ping (answered with a pong carrying its data)
-// between them, and the close frame's code.
+// between them, and the close frame's code; on a goroutine of its own and
+// on a poller alike.
 func TestWSConnFraming(t *testing.T) {
+	for _, readers := range []string{readersGoroutine, readersPoll} {
+		t.Run(readers, func(t *testing.T) { testWSConnFraming(t, readers == readersPoll) })
+	}
+}
+
+func testWSConnFraming(t *testing.T, polled bool) {
 	big := bytes.Repeat([]byte("0123456789"), 2000) // 20 kB: more than the 4 KiB buffer
 	pong := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +65,13 @@ func TestWSConnFraming(t *testing.T) {
 	}
 	defer c.Close()
 	var got [][]byte
-	err = c.each(func(_ time.Time, m []byte) { got = append(got, bytes.Clone(m)) })
+	ended := make(chan error, 1)
+	c.read(polled, func(_ time.Time, m []byte) { got = append(got, bytes.Clone(m)) }, func(err error) { ended <- err })
+	select {
+	case err = <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader did not see the end")
+	}
 	var ce *closeError
 	if !errors.As(err, &ce) || ce.code != websocket.CloseTryAgainLater || closeCodeOf(err) != "1013" {
 		t.Errorf("end: %v, want the server's close 1013", err)
@@ -79,5 +92,60 @@ func TestWSConnFraming(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("the ping was not answered")
+	}
+}
+
+// TestWSConnCloseWhileReading: closing a connection whose reader waits for
+// the server ends the reader once, and Close returns (a polled one lets go
+// of its descriptor only after the poller has).
+func TestWSConnCloseWhileReading(t *testing.T) {
+	hold := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		ws.WriteMessage(websocket.TextMessage, []byte("hello"))
+		<-hold
+	}))
+	defer srv.Close()
+	defer close(hold)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, readers := range []string{readersGoroutine, readersPoll} {
+		t.Run(readers, func(t *testing.T) {
+			c, err := dialWS(context.Background(), url, nil, 4096)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 4)
+			ends := make(chan error, 2)
+			c.read(readers == readersPoll, func(_ time.Time, m []byte) { got <- string(m) }, func(err error) { ends <- err })
+			select {
+			case m := <-got:
+				if m != "hello" {
+					t.Errorf("got %q, want hello", m)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no message")
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return")
+			}
+			select {
+			case <-ends:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the reader did not end")
+			}
+			select {
+			case err := <-ends:
+				t.Errorf("the reader ended twice (%v)", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+		})
 	}
 }
