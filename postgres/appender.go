@@ -333,35 +333,15 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	lock := &pgx.QueuedQuery{SQL: lockRooms, Arguments: []any{rooms}}
 	b.QueuedQueries = slices.Insert(b.QueuedQueries, 0, lock)
 
-	// The transaction's BEGIN and COMMIT travel in the batch too, so a
-	// batch is one round trip. The outcomes are void until COMMIT's
-	// result has been read: the server sends it once the commit is
-	// durable. After an error the server skips the rest of the batch, so
-	// COMMIT never runs, and the ROLLBACK below ends the transaction.
-	b.QueuedQueries = slices.Insert(b.QueuedQueries, 0, &pgx.QueuedQuery{SQL: "BEGIN"})
-	b.Queue("COMMIT")
-	conn, err := s.pool.Acquire(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
-	err = readAppends(conn.SendBatch(ctx, b), runs)
-	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
-		// A connection that cannot roll back is closed, which rolls back
-		// as well; the pool discards it when it is released.
-		conn.Exec(ctx, "ROLLBACK")
-	}
-	return err
-}
-
-// readAppends reads the results of tryAppends' batch (BEGIN, the lock,
-// the Appends' statements, COMMIT) into the runs' Appends, and closes br.
-func readAppends(br pgx.BatchResults, runs []*appendRun) error {
-	for range 2 { // BEGIN, the lock
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return err
-		}
+	defer tx.Rollback(ctx) // after Commit, a no-op
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
 	}
 	for _, run := range runs {
 		var err error
@@ -378,17 +358,10 @@ func readAppends(br pgx.BatchResults, runs []*appendRun) error {
 			return err
 		}
 	}
-	tag, err := br.Exec()
-	if err == nil && tag.String() != "COMMIT" {
-		// A transaction that failed answers COMMIT with ROLLBACK; the
-		// error that failed it came first, but be sure.
-		err = fmt.Errorf("append: the batch's transaction ended with %s", tag)
-	}
-	if err != nil {
-		br.Close()
+	if err := br.Close(); err != nil {
 		return err
 	}
-	return br.Close()
+	return tx.Commit(ctx)
 }
 
 // readRun reads the rows of a run's appendMessages into its Appends, and
