@@ -161,7 +161,7 @@ func (s *Store) commitAppends(batch []*appendReq) {
 // no files, no mentions), so that a batch costs one statement instead of
 // one per Append: the arrays are one Append each, in batch order. Each
 // Append's access and username (a), and the message it already sent with
-// its client id (the old_ columns), are looked up by joins; the ones that
+// its client id (the old_ columns), are looked up; the ones that
 // may post and are new are numbered per room in batch order from the
 // room's last_seq (n; the room is locked, so no one else moves it), the
 // rooms move by their count (up) and the messages are inserted (ins). It
@@ -173,7 +173,7 @@ func (s *Store) commitAppends(batch []*appendReq) {
 // plan (which cannot know how many Appends the arrays hold) hashes whole
 // tables, scanning all the messages at every batch.
 //
-// Statements of one statement do not see each other's inserts, so a run
+// The parts of one statement do not see each other's inserts, so a run
 // must not hold one client id twice: tryAppends answers a repeat with the
 // first's outcome.
 //
