@@ -157,12 +157,111 @@ func (s *Store) commitAppends(batch []*appendReq) {
 	}
 }
 
+// appendMessages is appendMessage for a run of plain Appends (no reply,
+// no files, no mentions), so that a batch costs one statement instead of
+// one per Append: the arrays are one Append each, in batch order. Each
+// Append's access and username (a), and the message it already sent with
+// its client id (the old_ columns), are looked up; the ones that
+// may post and are new are numbered per room in batch order from the
+// room's last_seq (n; the room is locked, so no one else moves it), the
+// rooms move by their count (up) and the messages are inserted (ins). It
+// returns one row per Append, in batch order, with appendMessage's
+// columns.
+//
+// The lookups are LATERAL subqueries with OFFSET 0, so that they stay
+// index lookups per Append: as joins, the prepared statement's generic
+// plan (which cannot know how many Appends the arrays hold) hashes whole
+// tables, scanning all the messages at every batch.
+//
+// The parts of one statement do not see each other's inserts, so a run
+// must not hold one client id twice: tryAppends answers a repeat with the
+// first's outcome.
+//
+// Parameters: rooms, user ids, message ids, texts, client ids (NULL for
+// none), sent_ats.
+const appendMessages = `WITH b AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+		WITH ORDINALITY AS b(room, user_id, id, text, client_msg_id, sent_at, ord)
+), a AS (
+	SELECT b.*, r.private, r.archived, r.last_seq, m.member,
+		(SELECT username FROM users u WHERE u.id = b.user_id) AS username, g.*
+	FROM b
+	LEFT JOIN LATERAL (SELECT private, archived, last_seq FROM rooms WHERE name = b.room OFFSET 0) r ON true
+	LEFT JOIN LATERAL (SELECT true AS member FROM memberships WHERE room = b.room AND user_id = b.user_id OFFSET 0) m ON true
+	LEFT JOIN LATERAL (
+		SELECT seq AS old_seq, id AS old_id, text AS old_text, sent_at AS old_sent_at, edited_at AS old_edited_at,
+			deleted AS old_deleted, reply_to AS old_reply_to, mentions AS old_mentions, mention_room AS old_mention_room
+		FROM messages
+		WHERE room = b.room AND user_id = b.user_id AND client_msg_id = b.client_msg_id
+		OFFSET 0
+	) g ON true
+), n AS (
+	SELECT ord, last_seq + row_number() OVER (PARTITION BY room ORDER BY ord) AS seq
+	FROM a WHERE member AND NOT archived AND old_seq IS NULL
+), up AS (
+	UPDATE rooms SET last_seq = c.top
+	FROM (SELECT a.room, max(n.seq) AS top FROM a JOIN n USING (ord) GROUP BY a.room) c
+	WHERE rooms.name = c.room
+), ins AS (
+	INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at)
+	SELECT a.room, n.seq, a.id, a.user_id, a.text, a.client_msg_id, a.sent_at FROM a JOIN n USING (ord)
+)
+SELECT a.private, a.member, a.archived, a.username,
+	n.seq, a.old_seq, a.old_id, a.old_text, a.old_sent_at, a.old_edited_at, a.old_deleted,
+	true, a.old_reply_to, a.old_mentions, a.old_mention_room,
+	true,
+	CASE WHEN a.old_seq IS NOT NULL THEN (SELECT json_agg(` + attachmentJSON + ` ORDER BY files.pos)
+		FROM files WHERE files.room = a.room AND files.seq = a.old_seq) END
+FROM a LEFT JOIN n USING (ord)
+ORDER BY a.ord`
+
+// plain reports whether r can go into appendMessages: it names no
+// message, no file and no one.
+func (r *appendReq) plain() bool {
+	return r.nm.ReplyTo <= 0 && len(r.nm.Attachments) == 0 && len(r.names) == 0 && !r.mentionRoom
+}
+
+// appendRun is a run of plain Appends of a batch, stored by one
+// appendMessages, or a single Append of any kind.
+type appendRun struct {
+	reqs  []*appendReq
+	bulk  bool
+	dupOf map[*appendReq]*appendReq // repeats of a client id in the run: answered as the first
+}
+
 // tryAppends runs batch in one transaction and commits it. It sets each
 // request's outcome; an error means that nothing was committed and the
 // outcomes are void.
 func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	b := &pgx.Batch{}
 	rooms := make([]string, 0, len(batch))
+	var (
+		runs []*appendRun
+		run  *appendRun               // the plain run being gathered, if any
+		seen map[[3]string]*appendReq // its client ids
+	)
+	flush := func() {
+		if run == nil {
+			return
+		}
+		n := len(run.reqs) - len(run.dupOf)
+		roomv, users, ids, texts := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		cids, sentAts := make([]*string, 0, n), make([]time.Time, 0, n)
+		for _, r := range run.reqs {
+			if run.dupOf[r] != nil {
+				continue
+			}
+			roomv, users, ids, texts = append(roomv, r.msg.Room), append(users, r.msg.From.ID), append(ids, r.msg.ID), append(texts, r.msg.Text)
+			var cid *string
+			if r.nm.ClientMsgID != "" {
+				cid = &r.nm.ClientMsgID
+			}
+			cids, sentAts = append(cids, cid), append(sentAts, r.msg.SentAt)
+		}
+		b.Queue(appendMessages, roomv, users, ids, texts, cids, sentAts)
+		runs = append(runs, run)
+		run, seen = nil, nil
+	}
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err // gave up before its turn: nothing stored
@@ -180,6 +279,28 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 			SentAt:      toDB(sentAt),
 			ClientMsgID: r.nm.ClientMsgID,
 		}
+		r.names, r.mentionRoom = chat.ParseMentions(r.nm.Text)
+		rooms = append(rooms, r.nm.Room)
+		if r.plain() {
+			if run == nil {
+				run, seen = &appendRun{bulk: true}, map[[3]string]*appendReq{}
+			}
+			run.reqs = append(run.reqs, r)
+			if r.nm.ClientMsgID != "" {
+				key := [3]string{r.nm.Room, r.nm.From.ID, r.nm.ClientMsgID}
+				if first := seen[key]; first != nil {
+					if run.dupOf == nil {
+						run.dupOf = map[*appendReq]*appendReq{}
+					}
+					run.dupOf[r] = first
+				} else {
+					seen[key] = r
+				}
+			}
+			continue
+		}
+		flush()
+		runs = append(runs, &appendRun{reqs: []*appendReq{r}})
 		var clientMsgID *string
 		if r.nm.ClientMsgID != "" {
 			clientMsgID = &r.nm.ClientMsgID
@@ -196,15 +317,14 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		// Mentions and a reply's thread summary go in the same batch, and
 		// only for the messages that need them; each finds nothing if the
 		// Append stored nothing.
-		r.names, r.mentionRoom = chat.ParseMentions(r.nm.Text)
 		if len(r.names) > 0 || r.mentionRoom {
 			b.Queue(recordMentions, r.msg.Room, r.msg.From.ID, r.msg.ID, r.names, r.mentionRoom, chat.MaxRoomMentionMembers)
 		}
 		if replyTo != nil {
 			b.Queue(threadSummary, r.msg.Room, r.msg.ID)
 		}
-		rooms = append(rooms, r.nm.Room)
 	}
+	flush()
 	if len(rooms) == 0 {
 		return nil
 	}
@@ -223,15 +343,17 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		br.Close()
 		return err
 	}
-	for _, r := range batch {
-		if r.err != nil {
-			continue
+	for _, run := range runs {
+		var err error
+		if run.bulk {
+			err = readRun(br, run)
+		} else {
+			r := run.reqs[0]
+			if err = appendOutcome(br.QueryRow(), r); err == nil {
+				err = appendExtras(br, r)
+			}
 		}
-		if err := appendOutcome(br.QueryRow(), r); err != nil {
-			br.Close()
-			return err
-		}
-		if err := appendExtras(br, r); err != nil {
+		if err != nil {
 			br.Close()
 			return err
 		}
@@ -240,6 +362,38 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 		return err
 	}
 	return tx.Commit(ctx)
+}
+
+// readRun reads the rows of a run's appendMessages into its Appends, and
+// answers each repeat of a client id as its first.
+func readRun(br pgx.BatchResults, run *appendRun) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for _, r := range run.reqs {
+		if run.dupOf[r] != nil {
+			continue
+		}
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("append: fewer rows than the %d messages of a run", len(run.reqs)-len(run.dupOf))
+		}
+		if err := appendOutcome(rows, r); err != nil {
+			return err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for r, first := range run.dupOf {
+		r.msg, r.created, r.err = first.msg, false, first.err
+	}
+	return nil
 }
 
 // appendOutcome reads appendMessage's row into r.
