@@ -137,13 +137,18 @@ func (c *conn) sendPipelined(env protocol.Envelope) {
 	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
 		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
 		err = s.metrics.failures.failed("append", err)
-		if err == nil && created {
-			s.stored(m)
-		}
 		if err != nil {
 			c.reply(env, nil, err)
 		} else {
-			c.reply(env, protocol.MessageAck{Message: m}, nil)
+			// This runs on the store's commit path (the SQLite writer):
+			// the message is encoded once, by hand, for the room and the ack.
+			msg := m.AppendJSON(make([]byte, 0, 256+len(m.Text)))
+			if created {
+				s.storedJSON(m, msg)
+			}
+			if env.ID != "" {
+				c.enqueueBytes(protocol.AppendMessageAck(make([]byte, 0, len(msg)+len(env.ID)+48), env.ID, msg))
+			}
 		}
 		<-c.sendSlots
 		c.sending.Done()
@@ -220,8 +225,13 @@ func (s *Server) allowSend(from chat.User) error {
 
 // stored publishes a newly committed message to every node.
 func (s *Server) stored(m chat.Message) {
+	s.storedJSON(m, m.AppendJSON(nil))
+}
+
+// storedJSON is stored with m's JSON (chat.Message.AppendJSON) at hand.
+func (s *Server) storedJSON(m chat.Message, msg []byte) {
 	s.metrics.messagesStored.Inc()
-	s.hub.publishMessage(m)
+	s.hub.publishMessage(m, msg)
 	if m.Thread != nil {
 		s.hub.publishThread(m.Room, m.ReplyTo, *m.Thread)
 	}
