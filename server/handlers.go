@@ -63,6 +63,13 @@ func init() {
 // (pipelining); every other request first waits for the connection's sends
 // in flight, so that replies keep the order of their requests.
 func (c *conn) handle(data []byte) {
+	if c.s.appender != nil {
+		// Most frames are sends in the plain form, read without encoding/json.
+		if id, p, ok := protocol.DecodeSendMessage(data); ok {
+			c.sendDecoded(protocol.Envelope{Type: protocol.TypeSendMessage, ID: id}, p)
+			return
+		}
+	}
 	env, err := protocol.Decode(data)
 	if err == nil && env.Type == protocol.TypeSendMessage && c.s.appender != nil {
 		c.sendPipelined(env)
@@ -117,14 +124,20 @@ const maxSendsInFlight = 64
 func (c *conn) sendPipelined(env protocol.Envelope) {
 	req := &request{c: c, env: env}
 	var p protocol.SendMessage
-	err := req.decode(&p)
-	if err == nil {
-		if p.Room == "" {
-			p.Room = c.current
-		}
-		err = c.s.allowSend(c.user)
+	if err := req.decode(&p); err != nil {
+		c.sending.Wait()
+		c.reply(env, nil, err)
+		return
 	}
-	if err != nil {
+	c.sendDecoded(env, p)
+}
+
+// sendDecoded is sendPipelined once the payload is decoded and valid.
+func (c *conn) sendDecoded(env protocol.Envelope, p protocol.SendMessage) {
+	if p.Room == "" {
+		p.Room = c.current
+	}
+	if err := c.s.allowSend(c.user); err != nil {
 		c.sending.Wait()
 		c.reply(env, nil, err)
 		return
