@@ -110,17 +110,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // MarshalJSON writes sent_at and edited_at with millisecond precision.
 func (m Message) MarshalJSON() ([]byte, error) {
-	type plain Message // no MarshalJSON: no recursion
-	out := struct {
-		plain
-		SentAt   string  `json:"sent_at"`
-		EditedAt *string `json:"edited_at"`
-	}{plain: plain(m), SentAt: m.SentAt.UTC().Format(timeLayout)}
-	if m.EditedAt != nil {
-		e := m.EditedAt.UTC().Format(timeLayout)
-		out.EditedAt = &e
-	}
-	return json.Marshal(out)
+	return m.AppendJSON(nil), nil
 }
 
 var (

@@ -132,20 +132,30 @@ func Encode(typ, id string, payload any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	t, err := json.Marshal(typ)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, len(p)+len(t)+len(id)+32)
-	b = append(append(b, `{"type":`...), t...)
+	return AppendFrame(make([]byte, 0, len(p)+len(typ)+len(id)+32), typ, id, p), nil
+}
+
+// AppendFrame appends the frame Encode gives for a payload already encoded
+// as compact JSON (p) to b.
+func AppendFrame(b []byte, typ, id string, p []byte) []byte {
+	b = chat.AppendJSONString(append(b, `{"type":`...), typ)
 	if id != "" {
-		q, err := json.Marshal(id)
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(b, `,"id":`...), q...)
+		b = chat.AppendJSONString(append(b, `,"id":`...), id)
 	}
-	return append(append(append(b, `,"payload":`...), p...), '}'), nil
+	return append(append(append(b, `,"payload":`...), p...), '}')
+}
+
+// AppendMessageAck appends the ack of a send_message with request id id
+// whose message is encoded as msg (chat.Message.AppendJSON) to b: the
+// frame Encode(TypeAck, id, MessageAck{...}) gives, without encoding the
+// message again.
+func AppendMessageAck(b []byte, id string, msg []byte) []byte {
+	b = append(b, `{"type":"ack"`...)
+	if id != "" {
+		b = chat.AppendJSONString(append(b, `,"id":`...), id)
+	}
+	b = append(append(b, `,"payload":{"message":`...), msg...)
+	return append(b, "}}"...)
 }
 
 // ErrorPayload is the payload of an error frame.

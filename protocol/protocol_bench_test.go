@@ -42,3 +42,18 @@ func BenchmarkDecodeSendMessage(b *testing.B) {
 		}
 	}
 }
+
+// AppendMessageAck writes what Encode writes for the ack of a send.
+func TestAppendMessageAck(t *testing.T) {
+	m := chat.Message{Room: "general", Seq: 42, ID: "m_1", From: chat.User{ID: "u_1", Username: "ann"},
+		Text: "<hi>", SentAt: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)}
+	for _, id := range []string{"", "c-17", `q"<&>\`, "\u2028"} {
+		want, err := protocol.Encode(protocol.TypeAck, id, protocol.MessageAck{Message: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := protocol.AppendMessageAck(nil, id, m.AppendJSON(nil)); string(got) != string(want) {
+			t.Errorf("id %q:\n got %s\nwant %s", id, got, want)
+		}
+	}
+}

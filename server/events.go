@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/protocol"
@@ -80,10 +82,58 @@ func publishEvent(bus chat.Bus, log *slog.Logger, topic string, ev busEvent) {
 // build bus events themselves.
 
 // publishMessage delivers a newly committed message to the room's members.
-func (h *hub) publishMessage(m chat.Message) {
-	publishEvent(h.s.bus, h.s.log, roomTopic(m.Room), busEvent{
-		Kind: evMessage, Room: m.Room, Seq: m.Seq, Frame: frame(protocol.TypeNewMessage, "", m),
-	})
+// msg is m's JSON (chat.Message.AppendJSON). The event is encoded by hand,
+// as json.Marshal would (which would scan the frame once more), in the
+// form decodeMessageEvent reads without encoding/json.
+func (h *hub) publishMessage(m chat.Message, msg []byte) {
+	data := appendMessageEvent(make([]byte, 0, len(msg)+len(m.Room)+64), m.Room, m.Seq, msg)
+	if err := h.s.bus.Publish(roomTopic(m.Room), data); err != nil {
+		h.s.log.Warn("bus publish failed", "topic", roomTopic(m.Room), "kind", evMessage, "err", err)
+	}
+}
+
+// messageEventPrefix starts every message event appendMessageEvent writes.
+const messageEventPrefix = `{"k":"` + evMessage + `","r":`
+
+// appendMessageEvent appends the bytes json.Marshal gives for the busEvent
+// of stored message seq of room, whose JSON is msg, to b.
+func appendMessageEvent(b []byte, room string, seq int64, msg []byte) []byte {
+	b = chat.AppendJSONString(append(b, messageEventPrefix...), room)
+	b = strconv.AppendInt(append(b, `,"s":`...), seq, 10)
+	return append(protocol.AppendFrame(append(b, `,"f":`...), protocol.TypeNewMessage, "", msg), '}')
+}
+
+// decodeMessageEvent reads a message event in appendMessageEvent's form
+// (a room name that needs no escaping), the form every node of this
+// version publishes, without encoding/json, which would scan the frame
+// twice. ok is false for anything else, which json.Unmarshal then reads.
+func decodeMessageEvent(data []byte) (ev busEvent, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(messageEventPrefix+`"`))
+	if !ok {
+		return ev, false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 || bytes.IndexByte(rest[:i], '\\') >= 0 {
+		return ev, false
+	}
+	room := rest[:i]
+	rest, ok = bytes.CutPrefix(rest[i+1:], []byte(`,"s":`))
+	if !ok {
+		return ev, false
+	}
+	i = bytes.IndexByte(rest, ',')
+	if i < 0 {
+		return ev, false
+	}
+	seq, err := strconv.ParseInt(string(rest[:i]), 10, 64)
+	if err != nil {
+		return ev, false
+	}
+	f, ok := bytes.CutPrefix(rest[i:], []byte(`,"f":`))
+	if !ok || len(f) < 3 || f[0] != '{' || f[len(f)-1] != '}' || f[len(f)-2] != '}' {
+		return ev, false
+	}
+	return busEvent{Kind: evMessage, Room: string(room), Seq: seq, Frame: f[:len(f)-1]}, true
 }
 
 // publishEdited delivers message_updated for an edited message.

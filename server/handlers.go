@@ -63,6 +63,13 @@ func init() {
 // (pipelining); every other request first waits for the connection's sends
 // in flight, so that replies keep the order of their requests.
 func (c *conn) handle(data []byte) {
+	if c.s.appender != nil {
+		// Most frames are sends in the plain form, read without encoding/json.
+		if id, p, ok := protocol.DecodeSendMessage(data); ok {
+			c.sendDecoded(protocol.Envelope{Type: protocol.TypeSendMessage, ID: id}, p)
+			return
+		}
+	}
 	env, err := protocol.Decode(data)
 	if err == nil && env.Type == protocol.TypeSendMessage && c.s.appender != nil {
 		c.sendPipelined(env)
@@ -117,14 +124,20 @@ const maxSendsInFlight = 64
 func (c *conn) sendPipelined(env protocol.Envelope) {
 	req := &request{c: c, env: env}
 	var p protocol.SendMessage
-	err := req.decode(&p)
-	if err == nil {
-		if p.Room == "" {
-			p.Room = c.current
-		}
-		err = c.s.allowSend(c.user)
+	if err := req.decode(&p); err != nil {
+		c.sending.Wait()
+		c.reply(env, nil, err)
+		return
 	}
-	if err != nil {
+	c.sendDecoded(env, p)
+}
+
+// sendDecoded is sendPipelined once the payload is decoded and valid.
+func (c *conn) sendDecoded(env protocol.Envelope, p protocol.SendMessage) {
+	if p.Room == "" {
+		p.Room = c.current
+	}
+	if err := c.s.allowSend(c.user); err != nil {
 		c.sending.Wait()
 		c.reply(env, nil, err)
 		return
@@ -137,13 +150,18 @@ func (c *conn) sendPipelined(env protocol.Envelope) {
 	s.appender.AppendAsync(context.Background(), nm, func(m chat.Message, created bool, err error) {
 		s.metrics.storeLatency.WithLabelValues("append").Observe(time.Since(start).Seconds())
 		err = s.metrics.failures.failed("append", err)
-		if err == nil && created {
-			s.stored(m)
-		}
 		if err != nil {
 			c.reply(env, nil, err)
 		} else {
-			c.reply(env, protocol.MessageAck{Message: m}, nil)
+			// This runs on the store's commit path (the SQLite writer):
+			// the message is encoded once, by hand, for the room and the ack.
+			msg := m.AppendJSON(make([]byte, 0, 256+len(m.Text)))
+			if created {
+				s.storedJSON(m, msg)
+			}
+			if env.ID != "" {
+				c.enqueueBytes(protocol.AppendMessageAck(make([]byte, 0, len(msg)+len(env.ID)+48), env.ID, msg))
+			}
 		}
 		<-c.sendSlots
 		c.sending.Done()
@@ -220,8 +238,13 @@ func (s *Server) allowSend(from chat.User) error {
 
 // stored publishes a newly committed message to every node.
 func (s *Server) stored(m chat.Message) {
+	s.storedJSON(m, m.AppendJSON(nil))
+}
+
+// storedJSON is stored with m's JSON (chat.Message.AppendJSON) at hand.
+func (s *Server) storedJSON(m chat.Message, msg []byte) {
 	s.metrics.messagesStored.Inc()
-	s.hub.publishMessage(m)
+	s.hub.publishMessage(m, msg)
 	if m.Thread != nil {
 		s.hub.publishThread(m.Room, m.ReplyTo, *m.Thread)
 	}

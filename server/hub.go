@@ -231,10 +231,12 @@ func (r *room) onBus(data []byte) {
 		r.resync()
 		return
 	}
-	var ev busEvent
-	if err := json.Unmarshal(data, &ev); err != nil {
-		r.h.s.log.Error("bad room event on bus", "room", r.name, "err", err)
-		return
+	ev, ok := decodeMessageEvent(data)
+	if !ok {
+		if err := json.Unmarshal(data, &ev); err != nil {
+			r.h.s.log.Error("bad room event on bus", "room", r.name, "err", err)
+			return
+		}
 	}
 	r.deliverMu.Lock()
 	defer r.deliverMu.Unlock()

@@ -45,22 +45,29 @@ type writer struct {
 	rollback *sql.Stmt
 	insert   *sql.Stmt // insertMessage
 	index    *sql.Stmt // indexMessages
+	lastSeq  *sql.Stmt // setLastSeq
+
+	// seqs is the seq of each room's last message in the batch being
+	// stored (tryAppends), for the room's next message and for setLastSeq.
+	seqs map[string]int64
 }
 
 // insertMessage is all of an Append that succeeds, in one statement:
 // membership, as chat.Access.MayPost has it (the join finds no row for a
 // non-member or a missing room, the WHERE none for an archived room),
 // idempotency (ON CONFLICT DO NOTHING on the client id's unique index),
-// seq = last_seq + 1 (the trigger of migration 0002 moves last_seq) and the
+// seq = last_seq + 1, or ?8 for a room's later messages in a batch (the
+// writer moves last_seq once per batch, see migration 0010), and the
 // sender's stored username. It returns no row if the message was not
 // stored; appendSlow then finds out why. SQLite undoes a statement that
 // fails as a whole, keeping the rest of the transaction, so a failed
 // Append needs no savepoint to leave the other Appends of its batch intact.
 //
 // Parameters: room, user id, message id, text, client id or NULL, sent_at,
-// the thread a reply joins or NULL (appendOne has checked it).
+// the thread a reply joins or NULL (appendOne has checked it), the seq to
+// take or NULL for last_seq + 1.
 const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, client_msg_id, sent_at, reply_to)
-	SELECT r.name, r.last_seq + 1, ?3, m.user_id, ?4, ?5, ?6, ?7
+	SELECT r.name, COALESCE(?8, r.last_seq + 1), ?3, m.user_id, ?4, ?5, ?6, ?7
 	FROM rooms r JOIN memberships m ON m.room = r.name AND m.user_id = ?2
 	WHERE r.name = ?1 AND r.archived = 0
 	ON CONFLICT (room, user_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING
@@ -72,6 +79,10 @@ const insertMessage = `INSERT INTO messages (room, seq, id, user_id, text, clien
 const indexMessages = `INSERT INTO messages_fts (rowid, text)
 	SELECT rowid, text FROM messages WHERE rowid BETWEEN ?1 AND ?2`
 
+// setLastSeq moves room ?1's last_seq to ?2, the seq of its last message
+// in the batch, before the batch commits (migration 0010).
+const setLastSeq = `UPDATE rooms SET last_seq = ?2 WHERE name = ?1`
+
 // newWriter takes db's only connection for good and prepares the writer's
 // statements on it.
 func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
@@ -79,7 +90,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{conn: conn}
+	w := &writer{conn: conn, seqs: make(map[string]int64)}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -91,6 +102,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.rollback, `ROLLBACK`},
 		{&w.insert, insertMessage},
 		{&w.index, indexMessages},
+		{&w.lastSeq, setLastSeq},
 	} {
 		if *p.stmt, err = conn.PrepareContext(ctx, p.query); err != nil {
 			w.close()
@@ -103,7 +115,7 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 // close releases the statements and returns the connection to its pool.
 func (w *writer) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.index} {
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.insert, w.index, w.lastSeq} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -215,13 +227,19 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 	}
 	// The rowids of the messages stored, to index them for search.
 	var first, last int64
+	seqs := s.w.seqs
+	clear(seqs)
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err // gave up before its turn: nothing stored
 			continue
 		}
 		var rowid int64
-		r.msg, r.created, rowid, r.err = s.appendOne(ctx, r.nm)
+		var next any // the seq to take, if the batch has stored into the room
+		if seq, ok := seqs[r.nm.Room]; ok {
+			next = seq + 1
+		}
+		r.msg, r.created, rowid, r.err = s.appendOne(ctx, r.nm, next)
 		switch {
 		case r.err == nil:
 			if r.created {
@@ -229,6 +247,7 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 					first = rowid
 				}
 				last = rowid
+				seqs[r.msg.Room] = r.msg.Seq
 			}
 		case undoneAlone(r.err):
 			// Nothing of it remains; the transaction goes on.
@@ -240,6 +259,12 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 	if first == 0 {
 		_, err := s.w.rollback.ExecContext(ctx)
 		return err
+	}
+	for room, seq := range seqs {
+		if _, err := s.w.lastSeq.ExecContext(ctx, room, seq); err != nil {
+			s.w.rollback.ExecContext(ctx)
+			return err
+		}
 	}
 	if _, err := s.w.index.ExecContext(ctx, first, last); err != nil {
 		s.w.rollback.ExecContext(ctx)
@@ -253,10 +278,12 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 	return err
 }
 
-// appendOne is one Append inside the batch's transaction. It also returns
-// the rowid of the message it stored (rowids only grow within a
+// appendOne is one Append inside the batch's transaction; next is the seq
+// to give the message if the batch has stored into its room already (the
+// room's last_seq moves only at the end of the batch), or nil. It also
+// returns the rowid of the message it stored (rowids only grow within a
 // transaction, which the single writer has to itself).
-func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message, bool, int64, error) {
+func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage, next any) (chat.Message, bool, int64, error) {
 	sentAt := nm.SentAt
 	if sentAt.IsZero() {
 		sentAt = time.Now()
@@ -291,7 +318,7 @@ func (s *Store) appendOne(ctx context.Context, nm chat.NewMessage) (chat.Message
 	}
 	var rowid int64
 	err := s.w.insert.QueryRowContext(ctx, nm.Room, nm.From.ID, msg.ID, msg.Text, clientMsgID,
-		toMillis(msg.SentAt), replyTo).Scan(&msg.Seq, &msg.From.Username, &rowid)
+		toMillis(msg.SentAt), replyTo, next).Scan(&msg.Seq, &msg.From.Username, &rowid)
 	if errors.Is(err, sql.ErrNoRows) {
 		m, created, err := s.appendSlow(ctx, nm, nil)
 		return m, created, 0, err
