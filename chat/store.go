@@ -241,6 +241,11 @@ type Store interface {
 	// the page holds that message's replies (ErrMessageNotFound if the
 	// room has no such message). Messages carry Replies and Reactions.
 	History(ctx context.Context, userID, room string, q HistoryQuery) ([]Message, bool, error)
+	// MayRead answers whether userID may read room's messages now, with
+	// the error History would give for the room itself (ErrNotFound for a
+	// private room the user is not in or one that does not exist,
+	// ErrForbidden for a public room not joined), nil if they may.
+	MayRead(ctx context.Context, userID, room string) error
 	// MessagesAfter returns up to limit messages of room with seq > after,
 	// ascending, without any membership check: the hub fills bus gaps with it.
 	MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error)
