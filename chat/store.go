@@ -194,8 +194,9 @@ type Store interface {
 	// the other user was not a member before.
 	OpenDM(ctx context.Context, userID, username string) (room Room, other User, otherAdded bool, err error)
 	// Rooms returns the rooms userID is a member of, sorted by name, with
-	// Joined, LastSeq, Unread and Role set; DMs the user hid are among them
-	// with Hidden set.
+	// Joined, LastSeq, Unread, Mentions (as UnreadMentions counts them) and
+	// Role set; DMs the user hid are among them with Hidden set. One call
+	// reads all the welcome needs of the user's rooms.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
 	// PublicRooms returns up to limit public rooms userID is not a member
 	// of, sorted by name, with Joined=false.

@@ -430,9 +430,6 @@ type encodedAck []byte
 func (req *request) listRooms() (any, error) {
 	c := req.c
 	rooms, err := timed(c.s.metrics, "rooms", func() ([]chat.Room, error) { return c.s.store.Rooms(req.ctx, c.user.ID) })
-	if err == nil {
-		err = c.s.withMentions(req.ctx, c.user.ID, rooms)
-	}
 	if err != nil {
 		return nil, err
 	}
