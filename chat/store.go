@@ -194,8 +194,9 @@ type Store interface {
 	// the other user was not a member before.
 	OpenDM(ctx context.Context, userID, username string) (room Room, other User, otherAdded bool, err error)
 	// Rooms returns the rooms userID is a member of, sorted by name, with
-	// Joined, LastSeq, Unread and Role set; DMs the user hid are among them
-	// with Hidden set.
+	// Joined, LastSeq, Unread, Mentions (as UnreadMentions counts them) and
+	// Role set; DMs the user hid are among them with Hidden set. One call
+	// reads all the welcome needs of the user's rooms.
 	Rooms(ctx context.Context, userID string) ([]Room, error)
 	// PublicRooms returns up to limit public rooms userID is not a member
 	// of, sorted by name, with Joined=false.
@@ -241,6 +242,11 @@ type Store interface {
 	// the page holds that message's replies (ErrMessageNotFound if the
 	// room has no such message). Messages carry Replies and Reactions.
 	History(ctx context.Context, userID, room string, q HistoryQuery) ([]Message, bool, error)
+	// MayRead answers whether userID may read room's messages now, with
+	// the error History would give for the room itself (ErrNotFound for a
+	// private room the user is not in or one that does not exist,
+	// ErrForbidden for a public room not joined), nil if they may.
+	MayRead(ctx context.Context, userID, room string) error
 	// MessagesAfter returns up to limit messages of room with seq > after,
 	// ascending, without any membership check: the hub fills bus gaps with it.
 	MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]Message, error)

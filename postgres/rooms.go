@@ -361,8 +361,18 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 		if err != nil {
 			return err
 		}
-		rooms, err = scanRooms(rows)
-		return err
+		if rooms, err = scanRooms(rows); err != nil || len(rooms) == 0 {
+			return err
+		}
+		// The mention counts in the same call: the welcome needs both.
+		mentions := make(map[string]int64)
+		if err := unreadMentions(ctx, q, userID, "", mentions); err != nil {
+			return err
+		}
+		for i := range rooms {
+			rooms[i].Mentions = mentions[rooms[i].Name]
+		}
+		return nil
 	})
 	return rooms, err
 }

@@ -201,33 +201,39 @@ func (s *Store) React(ctx context.Context, userID, room string, seq int64, emoji
 func (s *Store) UnreadMentions(ctx context.Context, userID, room string) (map[string]int64, error) {
 	counts := map[string]int64{}
 	err := s.view(ctx, "unread mentions", func(q querier) error {
-		rows, err := q.Query(ctx, `SELECT ms.room, count(*)
-			FROM memberships ms JOIN messages g ON g.room = ms.room AND g.seq > ms.last_read_seq
-			WHERE ms.user_id = $1 AND ($2 = '' OR ms.room = $2)
-				AND (g.mentions IS NOT NULL OR g.mention_room)
-				AND NOT g.deleted AND g.user_id <> $1
-				AND (g.mention_room OR $1 = ANY(g.mentions))
-			GROUP BY ms.room`, userID, room)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				name string
-				n    int64
-			)
-			if err := rows.Scan(&name, &n); err != nil {
-				return err
-			}
-			counts[name] = n
-		}
-		return rows.Err()
+		return unreadMentions(ctx, q, userID, room, counts)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return counts, nil
+}
+
+// unreadMentions adds to counts, for each room of userID (or only room if
+// not ""), how many of its unread messages mention them.
+func unreadMentions(ctx context.Context, q querier, userID, room string, counts map[string]int64) error {
+	rows, err := q.Query(ctx, `SELECT ms.room, count(*)
+		FROM memberships ms JOIN messages g ON g.room = ms.room AND g.seq > ms.last_read_seq
+		WHERE ms.user_id = $1 AND ($2 = '' OR ms.room = $2)
+			AND (g.mentions IS NOT NULL OR g.mention_room)
+			AND NOT g.deleted AND g.user_id <> $1
+			AND (g.mention_room OR $1 = ANY(g.mentions))
+		GROUP BY ms.room`, userID, room)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			name string
+			n    int64
+		)
+		if err := rows.Scan(&name, &n); err != nil {
+			return err
+		}
+		counts[name] = n
+	}
+	return rows.Err()
 }
 
 // Search finds messages matching q.Text (websearch_to_tsquery, 'simple')

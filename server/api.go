@@ -15,9 +15,6 @@ const publicRoomsLimit = 200
 // could join (joined=false).
 func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, id identity) {
 	rooms, err := timed(s.metrics, "rooms", func() ([]chat.Room, error) { return s.store.Rooms(r.Context(), id.user.ID) })
-	if err == nil {
-		err = s.withMentions(r.Context(), id.user.ID, rooms)
-	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

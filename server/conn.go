@@ -599,9 +599,6 @@ func (h *hub) welcome(c *conn) (protocol.Welcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	rooms, err := timed(h.s.metrics, "rooms", func() ([]chat.Room, error) { return h.s.store.Rooms(ctx, c.user.ID) })
-	if err == nil {
-		err = h.s.withMentions(ctx, c.user.ID, rooms)
-	}
 	if err != nil {
 		return protocol.Welcome{}, err
 	}

@@ -109,6 +109,14 @@ func (c *conn) reply(env protocol.Envelope, ack any, err error) {
 	case env.ID == "":
 	case ack == acked{}:
 	default:
+		if p, ok := ack.(encodedAck); ok {
+			b, err := protocol.EncodeRaw(protocol.TypeAck, env.ID, p)
+			if err != nil {
+				panic(err) // a bug: type and id are strings
+			}
+			c.enqueueBytes(b)
+			return
+		}
 		c.enqueueBytes(frame(protocol.TypeAck, env.ID, ack))
 	}
 }
@@ -425,30 +433,26 @@ func (req *request) history() (any, error) {
 	if err := req.decode(&p); err != nil {
 		return nil, err
 	}
-	c := req.c
-	type page struct {
-		msgs []chat.Message
-		more bool
+	q, err := p.Query().Check()
+	if err != nil {
+		return nil, err
 	}
-	res, err := timed(c.s.metrics, "history", func() (page, error) {
-		msgs, more, err := c.s.store.History(req.ctx, c.user.ID, p.Room, p.Query())
-		return page{msgs, more}, err
+	c := req.c
+	payload, err := timed(c.s.metrics, "history", func() ([]byte, error) {
+		return c.s.pages.page(req.ctx, c.s, c.user.ID, pageKey{room: p.Room, q: q})
 	})
 	if err != nil {
 		return nil, err
 	}
-	if res.msgs == nil {
-		res.msgs = []chat.Message{}
-	}
-	return protocol.HistoryAck{Messages: res.msgs, HasMore: res.more}, nil
+	return encodedAck(payload), nil
 }
+
+// encodedAck is an ack whose payload is encoded already.
+type encodedAck []byte
 
 func (req *request) listRooms() (any, error) {
 	c := req.c
 	rooms, err := timed(c.s.metrics, "rooms", func() ([]chat.Room, error) { return c.s.store.Rooms(req.ctx, c.user.ID) })
-	if err == nil {
-		err = c.s.withMentions(req.ctx, c.user.ID, rooms)
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -138,6 +138,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	hub      *hub
+	pages    *historyPages
 	auth     *auth
 	limits   *limiterSet // per-user message rate
 	searches *limiterSet // per-user search rate
@@ -159,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.appender, _ = cfg.Store.(chat.AsyncAppender)
 	s.auth = newAuth(s)
+	s.pages = newHistoryPages()
 	s.searches = newLimiterSet(searchesPerSecond, searchBurst)
 	if cfg.RateLimit > 0 {
 		s.limits = newLimiterSet(cfg.RateLimit, int(2*cfg.RateLimit+0.5))

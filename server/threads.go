@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -94,21 +93,4 @@ func decodeCursor(cursor string) (int, error) {
 		}
 	}
 	return 0, chat.Errorf(chat.CodeBadRequest, "invalid cursor")
-}
-
-// withMentions fills in each room's unread mention count.
-func (s *Server) withMentions(ctx context.Context, userID string, rooms []chat.Room) error {
-	if len(rooms) == 0 {
-		return nil
-	}
-	counts, err := timed(s.metrics, "unread_mentions", func() (map[string]int64, error) {
-		return s.store.UnreadMentions(ctx, userID, "")
-	})
-	if err != nil {
-		return err
-	}
-	for i := range rooms {
-		rooms[i].Mentions = counts[rooms[i].Name]
-	}
-	return nil
 }

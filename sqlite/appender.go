@@ -176,15 +176,30 @@ func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	if err := ctx.Err(); err != nil {
 		return err // gave up before its turn
 	}
-	tx, err := s.w.conn.BeginTx(ctx, nil)
+	// The transaction itself is not bound to ctx: database/sql rolls a
+	// transaction whose context ends back from a goroutine of its own,
+	// racing the statement that ctx has just interrupted, and a rollback
+	// that loses leaves the writer's connection inside the transaction,
+	// so that every later write failed with "cannot start a transaction
+	// within a transaction" (seen when ten thousand joins waited past
+	// their deadline). fn's statements still end with ctx; the rollback
+	// runs here, after them.
+	tx, err := s.w.conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		if rerr := tx.Rollback(); rerr != nil {
+			// Make sure the connection is out of the transaction.
+			s.w.rollback.ExecContext(context.Background())
+		}
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		s.w.rollback.ExecContext(context.Background()) // an interrupted commit leaves the transaction open
+		return err
+	}
+	return nil
 }
 
 // commitAppends stores a batch of Appends in one transaction and reports

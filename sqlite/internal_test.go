@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"runtime"
@@ -148,5 +149,44 @@ func TestReaderRenewsBrokenConnection(t *testing.T) {
 		if err := s.Ping(ctx); err != nil {
 			t.Fatalf("ping %d after the renewal: %v", i, err)
 		}
+	}
+}
+
+// TestUpdateEndedMidTransaction: an update whose context ends inside its
+// transaction fails with the context's error, and leaves the writer out
+// of the transaction, so that the next writes work (they once all failed
+// with "cannot start a transaction within a transaction").
+func TestUpdateEndedMidTransaction(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	alice, err := s.CreateUser(t.Context(), "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i+1)*time.Millisecond)
+		err := s.update(ctx, "test", func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = 'x' WHERE id = ?`, alice.ID); err != nil {
+				return err
+			}
+			// A statement that runs until the deadline interrupts it.
+			var n int64
+			return tx.QueryRowContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000000)
+				SELECT count(*) FROM c`).Scan(&n)
+		})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, chat.ErrUnavailable) {
+			t.Fatalf("round %d: update = %v, want the context's error", i, err)
+		}
+		if _, err := s.JoinRoom(t.Context(), alice.ID, "lobby"); err != nil {
+			t.Fatalf("round %d: a write after the ended update: %v", i, err)
+		}
+	}
+	_, hash, err := s.UserCredentials(t.Context(), "alice")
+	if err != nil || hash != "hash" {
+		t.Errorf("password hash = %q, %v; want the ended updates rolled back", hash, err)
 	}
 }

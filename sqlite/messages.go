@@ -156,6 +156,15 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 	return msgs, more, nil
 }
 
+// MayRead answers whether userID may read room's messages, as History
+// would check it.
+func (s *Store) MayRead(ctx context.Context, userID, room string) error {
+	return s.view(ctx, "may read", func(q querier) error {
+		_, err := checkAccess(ctx, q, userID, room, chat.Access.MayRead)
+		return err
+	})
+}
+
 // MessagesAfter returns up to limit messages of room with seq > after,
 // ascending, without a membership check. A limit of 0 or less means 100.
 func (s *Store) MessagesAfter(ctx context.Context, room string, after int64, limit int) ([]chat.Message, error) {

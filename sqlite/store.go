@@ -157,7 +157,7 @@ func (s *Store) update(ctx context.Context, op string, fn func(tx *sql.Tx) error
 		return mapErr(op, ctx.Err())
 	}
 	<-req.done // the transaction ends with ctx, so this wait is bounded by it
-	return mapErr(op, req.err)
+	return mapErr(op, ended(ctx, req.err))
 }
 
 // view runs fn against the read pool. op names the operation in errors.
@@ -166,7 +166,19 @@ func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) e
 		return err
 	}
 	defer s.gate.Exit()
-	return mapErr(op, s.reads.do(ctx, fn))
+	return mapErr(op, ended(ctx, s.reads.do(ctx, fn)))
+}
+
+// ended gives err the error of ctx if ctx ended: the driver interrupts a
+// statement whose context ends (SQLITE_INTERRUPT, "interrupted"), and the
+// caller should learn the reason, a deadline (unavailable: try again) or
+// its own cancellation, rather than an internal error. Domain errors keep
+// their codes (mapErr passes them through).
+func ended(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }
 
 // mapErr gives err a chat code (see storecall.MapErr): failures of the

@@ -37,3 +37,43 @@ func BenchmarkHistory(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWelcomeRooms measures what a welcome reads of the store: the
+// user's rooms with their unread and mention counts (Rooms), for a user in
+// five rooms with messages, some mentioning them, unread.
+func BenchmarkWelcomeRooms(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "chat.db"))
+	ctx := b.Context()
+	alice, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bob, err := s.CreateUser(ctx, "bob", "hash")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rooms := []string{chat.General, "a", "b", "c", "d"}
+	for _, r := range rooms[1:] {
+		if _, err := s.JoinRoom(ctx, alice.ID, r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.JoinRoom(ctx, bob.ID, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		text := "hello"
+		if i%10 == 0 {
+			text = "hello @alice"
+		}
+		if _, _, err := s.Append(ctx, chat.NewMessage{Room: rooms[i%len(rooms)], From: bob, Text: text, SentAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Rooms(ctx, alice.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

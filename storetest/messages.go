@@ -519,6 +519,23 @@ var historyTests = []test{
 		}
 		checkSameNotFound(t, "History by a non-member", history("secret"), history("no-such-room"))
 		checkErr(t, "History of a public room not joined", history("lobby"), chat.ErrForbidden)
+
+		// MayRead answers as History does, before and after joining.
+		checkSameNotFound(t, "MayRead by a non-member", f.s.MayRead(f.ctx, bob.ID, "secret"), f.s.MayRead(f.ctx, bob.ID, "no-such-room"))
+		checkErr(t, "MayRead of a public room not joined", f.s.MayRead(f.ctx, bob.ID, "lobby"), chat.ErrForbidden)
+		for _, room := range []string{"lobby", "secret", chat.General} {
+			if err := f.s.MayRead(f.ctx, alice.ID, room); err != nil {
+				t.Errorf("MayRead(alice, %s) = %v, want nil", room, err)
+			}
+		}
+		f.join(bob, "lobby")
+		if err := f.s.MayRead(f.ctx, bob.ID, "lobby"); err != nil {
+			t.Errorf("MayRead(bob, lobby) after joining = %v, want nil", err)
+		}
+		if _, err := f.s.LeaveRoom(f.ctx, bob.ID, "lobby"); err != nil {
+			t.Fatalf("LeaveRoom: %v", err)
+		}
+		checkErr(t, "MayRead after leaving", f.s.MayRead(f.ctx, bob.ID, "lobby"), chat.ErrForbidden)
 	}},
 }
 

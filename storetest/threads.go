@@ -36,6 +36,16 @@ func (f *fixture) mentions(u chat.User) map[string]int64 {
 	if err != nil {
 		f.tb.Fatalf("UnreadMentions(%s): %v", u.Username, err)
 	}
+	// Rooms counts them too, in the same call as the rest of each room.
+	rooms, err := f.s.Rooms(f.ctx, u.ID)
+	if err != nil {
+		f.tb.Fatalf("Rooms(%s): %v", u.Username, err)
+	}
+	for _, r := range rooms {
+		if r.Mentions != n[r.Name] {
+			f.tb.Errorf("Rooms(%s): %s has Mentions %d, UnreadMentions counts %d", u.Username, r.Name, r.Mentions, n[r.Name])
+		}
+	}
 	return n
 }
 

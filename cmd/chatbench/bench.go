@@ -21,7 +21,9 @@ import (
 const (
 	setupAttempts = 4
 	setupBackoff  = 250 * time.Millisecond
-	maxRetryAfter = 15 * time.Second
+
+	maxJoinsInFlight = 256
+	maxRetryAfter    = 15 * time.Second
 )
 
 // Run executes one bench run against cfg.URL (already checked) and returns
@@ -190,7 +192,10 @@ func (b *bench) connectJoin(ctx context.Context, rep *Report, tokens []string) (
 		b.connected()
 	}
 	t0 = time.Now()
-	err = forEach(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) error {
+	// Joins are writes, one transaction each on the store's one writer:
+	// more than maxJoinsInFlight at once only queue there, past their
+	// deadline (a storm's --concurrency 10000 made the setup fail).
+	err = forEach(ctx, cfg.Users, min(cfg.Concurrency, maxJoinsInFlight), func(ctx context.Context, i int) error {
 		return clients[i].join(ctx)
 	})
 	rep.JoinSeconds = time.Since(t0).Seconds()
