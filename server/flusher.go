@@ -18,7 +18,7 @@ import (
 // a write) leaves the pool: a goroutine of its own finishes that write with
 // a deadline and whatever queued behind it, then hands it back.
 type flusher struct {
-	delay time.Duration // gather this long after the first connection of a round
+	delay time.Duration // after a busy round, gather this long before the next
 	wake  chan struct{} // capacity 1: the list has news
 	quit  chan struct{}
 	done  chan struct{}
@@ -53,9 +53,23 @@ func (f *flusher) add(c *conn) {
 	}
 }
 
+// busyRound is how many connections a round must have written to for
+// the next one to wait f.delay: a server that is fanning out gathers more
+// frames per write, and a quiet one (a DM, a small room) adds no latency.
+const busyRound = 64
+
+// wait is how long the round after one of n connections gathers.
+func (f *flusher) wait(n int) time.Duration {
+	if n < busyRound {
+		return 0
+	}
+	return f.delay
+}
+
 func (f *flusher) run() {
 	defer close(f.done)
 	var round []*conn
+	last := 0 // connections in the previous round
 	for {
 		select {
 		case <-f.wake:
@@ -69,12 +83,13 @@ func (f *flusher) run() {
 			}
 			return
 		}
-		if f.delay > 0 {
-			time.Sleep(f.delay)
+		if d := f.wait(last); d > 0 {
+			time.Sleep(d)
 		}
 		f.mu.Lock()
 		round, f.list = f.list, round[:0]
 		f.mu.Unlock()
+		last = len(round)
 		for _, c := range round {
 			c.flush()
 		}

@@ -77,9 +77,9 @@ type Config struct {
 	// Flushers is how many goroutines write queued frames to the
 	// connections; default GOMAXPROCS.
 	Flushers int
-	// WriteDelay is how long a flusher gathers frames after the first one
-	// of a round before writing, so that each write carries more of them;
-	// default 0 (the time a round takes already gathers them under load).
+	// WriteDelay is how long a flusher gathers frames before a round that
+	// follows a busy one (busyRound connections or more), so that each
+	// write carries more of them; default 0 (chatd's flag: 10ms).
 	WriteDelay time.Duration
 	// ReadGoroutines gives every connection a goroutine that reads it, as
 	// connections without a file descriptor (TLS) always have, instead of

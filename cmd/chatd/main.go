@@ -122,7 +122,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.pongWait, "pong-wait", server.DefaultPongWait, "close a connection whose pong is this late")
 	fs.Int64Var(&c.maxFrameBytes, "max-frame-bytes", server.DefaultMaxFrameBytes, "largest frame a client may send")
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", chat.DefaultMaxUploadBytes, "largest file a user may upload (bytes)")
-	fs.DurationVar(&c.writeDelay, "write-delay", 0, "how long a flusher gathers frames before writing them (0: no wait)")
+	fs.DurationVar(&c.writeDelay, "write-delay", 10*time.Millisecond, "under fan-out load, how long a flusher gathers frames before writing them (0: no wait)")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (loopback only, e.g. 127.0.0.1:6060); off when empty")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS and WSS with this certificate (PEM, chain included); re-read on SIGHUP")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
