@@ -132,18 +132,12 @@ func Encode(typ, id string, payload any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	return EncodeRaw(typ, id, p)
-}
-
-// EncodeRaw is Encode of a payload encoded already (compact JSON, as
-// json.Marshal writes it), which it copies as it is: a payload shared by
-// many frames is encoded once.
-func EncodeRaw(typ, id string, p []byte) ([]byte, error) {
 	return AppendFrame(make([]byte, 0, len(p)+len(typ)+len(id)+32), typ, id, p), nil
 }
 
 // AppendFrame appends the frame Encode gives for a payload already encoded
-// as compact JSON (p) to b.
+// as compact JSON (p) to b: a payload shared by many frames (a history page
+// many clients asked for) is encoded once and copied as it is.
 func AppendFrame(b []byte, typ, id string, p []byte) []byte {
 	b = chat.AppendJSONString(append(b, `{"type":`...), typ)
 	if id != "" {

@@ -110,11 +110,7 @@ func (c *conn) reply(env protocol.Envelope, ack any, err error) {
 	case ack == acked{}:
 	default:
 		if p, ok := ack.(encodedAck); ok {
-			b, err := protocol.EncodeRaw(protocol.TypeAck, env.ID, p)
-			if err != nil {
-				panic(err) // a bug: type and id are strings
-			}
-			c.enqueueBytes(b)
+			c.enqueueBytes(protocol.AppendFrame(make([]byte, 0, len(p)+len(env.ID)+32), protocol.TypeAck, env.ID, p))
 			return
 		}
 		c.enqueueBytes(frame(protocol.TypeAck, env.ID, ack))
