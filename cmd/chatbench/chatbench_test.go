@@ -282,3 +282,47 @@ func TestCPUTime(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUMeterPerDelivery: a fan-out run's report divides the CPU time of
+// the bench, and of the --server-pid process, spent since startCPU by the
+// deliveries; without a server pid only the bench's is filled in.
+func TestCPUMeterPerDelivery(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	both, alone := startCPU(os.Getpid()), startCPU(0)
+	start := cpuTime(os.Getpid())
+	deadline := time.Now().Add(20 * time.Second)
+	for cpuTime(os.Getpid())-start < 100*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatal("no CPU time in 20 s of spinning")
+		}
+	}
+	var rep, repAlone Report
+	both.report(&rep, 1000)
+	alone.report(&repAlone, 1000)
+	// 100 ms over 1000 deliveries: about 100 µs each (ticks of 10 ms).
+	if rep.BenchCPUPerDelivery < 90 || rep.ServerCPUPerDelivery < 90 {
+		t.Errorf("per delivery: bench %.1f µs, server %.1f µs; want about 100 each", rep.BenchCPUPerDelivery, rep.ServerCPUPerDelivery)
+	}
+	if repAlone.BenchCPUPerDelivery < 90 || repAlone.ServerCPUPerDelivery != 0 {
+		t.Errorf("without a server pid: bench %.1f µs, server %.1f µs; want about 100 and 0", repAlone.BenchCPUPerDelivery, repAlone.ServerCPUPerDelivery)
+	}
+	var none Report
+	both.report(&none, 0)
+	if none.BenchCPUPerDelivery != 0 {
+		t.Errorf("with no delivery: %.1f µs per delivery, want 0 (not measured)", none.BenchCPUPerDelivery)
+	}
+}
+
+// TestReadersFlag: --readers takes poll (the default) or goroutine.
+func TestReadersFlag(t *testing.T) {
+	c := Config{URL: "http://127.0.0.1:1"}
+	if err := c.check(); err != nil || c.Readers != readersPoll {
+		t.Errorf("default: %v, readers %q; want no error and %q", err, c.Readers, readersPoll)
+	}
+	c = Config{URL: "http://127.0.0.1:1", Readers: "threads"}
+	if err := c.check(); err == nil || !strings.Contains(err.Error(), "--readers") {
+		t.Errorf("--readers threads: %v, want an error naming --readers", err)
+	}
+}
