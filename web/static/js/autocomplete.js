@@ -9,7 +9,7 @@ import { state } from './state.js';
 import { conn, connected } from './client.js';
 import { mentionAt, suggest, applyMention, mayMentionRoom } from './mentions.js';
 import { isDM } from './format.js';
-import { $ } from './dom.js';
+import { $, textSpan } from './dom.js';
 
 const MEMBERS_FRESH_MS = 60000;
 const MEMBERS_PAGE = 200;
@@ -81,9 +81,7 @@ function render() {
     name.textContent = `@${it.username}`;
     li.append(name);
     if (it.room) {
-      const hint = document.createElement('span');
-      hint.className = 'mention-hint';
-      hint.textContent = 'everyone in this room';
+      const hint = textSpan('mention-hint', 'everyone in this room');
       li.append(hint);
     }
     return li;

@@ -15,6 +15,14 @@ export function reconcile(parent, nodes) {
   }
 }
 
+// textSpan is a span of class cls that shows text.
+export function textSpan(cls, text) {
+  const s = document.createElement('span');
+  s.className = cls;
+  s.textContent = text;
+  return s;
+}
+
 // actionButton is a button whose accessible name (label) contains its
 // visible text, so that voice control finds it by what it shows.
 export function actionButton(cls, action, text, label) {

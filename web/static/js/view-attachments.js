@@ -3,7 +3,7 @@
 // change it. Names go in as textContent, links as attribute values.
 
 import { formatSize, thumbBox } from './files.js';
-import { actionButton } from './dom.js';
+import { actionButton, textSpan } from './dom.js';
 
 /**
  * attachmentsView shows a message's files: an image the server decoded as
@@ -40,12 +40,8 @@ export function attachmentsView(atts) {
       icon.className = 'att-icon';
       icon.setAttribute('aria-hidden', 'true');
       icon.textContent = '📄';
-      const name = document.createElement('span');
-      name.className = 'att-name';
-      name.textContent = a.name || 'file';
-      const size = document.createElement('span');
-      size.className = 'att-size';
-      size.textContent = formatSize(a.size);
+      const name = textSpan('att-name', a.name || 'file');
+      const size = textSpan('att-size', formatSize(a.size));
       link.append(icon, name, size);
       link.setAttribute('aria-label', `Download ${a.name} (${formatSize(a.size)})`);
     }
@@ -69,12 +65,8 @@ export function renderTray(tray, uploads) {
     li.className = `upload ${u.status}`;
     li.dataset.key = String(u.key);
     li.dataset.status = u.status;
-    const name = document.createElement('span');
-    name.className = 'upload-name';
-    name.textContent = u.name;
-    const size = document.createElement('span');
-    size.className = 'upload-size';
-    size.textContent = formatSize(u.size);
+    const name = textSpan('upload-name', u.name);
+    const size = textSpan('upload-size', formatSize(u.size));
     li.append(name, size);
     if (u.status === 'uploading') {
       const bar = document.createElement('progress');
@@ -91,9 +83,7 @@ export function renderTray(tray, uploads) {
       li.append(why);
       if (u.retryable) li.append(actionButton('upload-retry link-btn', 'upload-retry', 'Retry', `Retry uploading ${u.name}`));
     } else {
-      const ok = document.createElement('span');
-      ok.className = 'upload-done';
-      ok.textContent = 'Ready to send';
+      const ok = textSpan('upload-done', 'Ready to send');
       li.append(ok);
     }
     li.append(actionButton('upload-remove link-btn', 'upload-remove', 'Remove', `Remove ${u.name}`));

@@ -3,7 +3,7 @@
 // open it, if joined).
 
 import { state } from './state.js';
-import { $ } from './dom.js';
+import { $, textSpan } from './dom.js';
 import { activityLabel, membersLabel } from './roominfo.js';
 
 export function renderDirectory() {
@@ -14,15 +14,9 @@ export function renderDirectory() {
     li.dataset.dirRoom = r.name;
     const info = document.createElement('div');
     info.className = 'dir-info';
-    const name = document.createElement('span');
-    name.className = 'dir-name';
-    name.textContent = `#${r.name}`;
-    const topic = document.createElement('span');
-    topic.className = 'dir-topic';
-    topic.textContent = r.topic || '';
-    const meta = document.createElement('span');
-    meta.className = 'dir-meta';
-    meta.textContent = `${membersLabel(Number(r.member_count) || 0)} · ${activityLabel(r.last_activity)}`;
+    const name = textSpan('dir-name', `#${r.name}`);
+    const topic = textSpan('dir-topic', r.topic || '');
+    const meta = textSpan('dir-meta', `${membersLabel(Number(r.member_count) || 0)} · ${activityLabel(r.last_activity)}`);
     info.append(name, topic, meta);
     const joined = state.rooms.has(r.name);
     const btn = document.createElement('button');

@@ -4,7 +4,7 @@
 // and their roles, and the owners' actions). Drawn from state only.
 
 import { state } from './state.js';
-import { $, actionButton } from './dom.js';
+import { $, actionButton, textSpan } from './dom.js';
 import { isDM } from './format.js';
 import { isOwner, mayManage, mayPost } from './roominfo.js';
 import { dialogStatus } from './roomadmin.js';
@@ -78,9 +78,7 @@ function memberRow(m, manage) {
   name.className = 'member-name';
   const me = state.me && m.user.id === state.me.id;
   name.textContent = m.user.username + (me ? ' (you)' : '');
-  const info = document.createElement('span');
-  info.className = 'member-info';
-  info.textContent = `${m.role === 'owner' ? 'owner' : 'member'} · ${m.online ? 'online' : 'offline'}`;
+  const info = textSpan('member-info', `${m.role === 'owner' ? 'owner' : 'member'} · ${m.online ? 'online' : 'offline'}`);
   li.append(dot, name, info);
   if (manage) {
     const u = m.user.username;

@@ -7,7 +7,7 @@
 
 import { state, isMine, online, roomTitlePrefix, heldMessage } from './state.js';
 import { mayDelete, mayPost } from './roominfo.js';
-import { $, reconcile, actionButton } from './dom.js';
+import { $, reconcile, actionButton, textSpan } from './dom.js';
 import { dayKey, dayLabel, timeLabel, fullTimeLabel, colorIndex, initials, groupsWith } from './format.js';
 import { parse, render as renderMarkdown, emojiOnly } from './markdown.js';
 import { attachmentsView, attachmentsSig } from './view-attachments.js';
@@ -304,13 +304,11 @@ export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) 
   if (editing) {
     body.append(editBox(editing));
   } else {
-    body.append(m.deleted ? textSpan('This message was deleted.') : richText(m.text));
+    body.append(m.deleted ? textSpan('text', 'This message was deleted.') : richText(m.text));
     const files = m.deleted ? null : attachmentsView(m.attachments);
     if (files) body.append(files);
     if (m.edited_at && !m.deleted) {
-      const ed = document.createElement('span');
-      ed.className = 'edited';
-      ed.textContent = '(edited)';
+      const ed = textSpan('edited', '(edited)');
       const et = new Date(m.edited_at);
       if (Number.isFinite(et.getTime())) ed.title = `Edited ${fullTimeLabel(et)}`;
       body.append(ed);
@@ -331,9 +329,7 @@ export function messageItem(m, cont, cache = msgEls, { inThread = false } = {}) 
     if (inThread) {
       actions.append(react);
     } else if (confirming) {
-      const q = document.createElement('span');
-      q.className = 'visually-hidden';
-      q.textContent = 'Delete this message?';
+      const q = textSpan('visually-hidden', 'Delete this message?');
       actions.append(q,
         actionButton('msg-delete-confirm', 'delete-confirm', 'Delete', 'Confirm: delete this message'),
         actionButton('msg-delete-cancel', 'delete-cancel', 'Cancel', 'Cancel: keep this message'));
@@ -398,19 +394,13 @@ function threadSummary(replies) {
     a.classList.add('tiny');
     faces.append(a);
   }
-  const count = document.createElement('span');
-  count.className = 'thread-count';
-  count.textContent = repliesText(replies);
-  const view = document.createElement('span');
-  view.className = 'thread-view';
-  view.textContent = 'View thread';
+  const count = textSpan('thread-count', repliesText(replies));
+  const view = textSpan('thread-view', 'View thread');
   // The name is what it shows, and then who replied last, for screen
   // readers (the faces say it to the eye).
   b.append(faces, count, ' ', view);
   if (names.length) {
-    const who = document.createElement('span');
-    who.className = 'visually-hidden';
-    who.textContent = `, latest from ${names.join(', ')}`;
+    const who = textSpan('visually-hidden', `, latest from ${names.join(', ')}`);
     b.append(who);
   }
   return b;
@@ -429,14 +419,10 @@ export function avatar(username) {
 export function messageHead(author, own) {
   const head = document.createElement('div');
   head.className = 'msg-head';
-  const a = document.createElement('span');
-  a.className = 'author';
-  a.textContent = author;
+  const a = textSpan('author', author);
   head.append(a);
   if (own) {
-    const you = document.createElement('span');
-    you.className = 'you-tag';
-    you.textContent = 'you';
+    const you = textSpan('you-tag', 'you');
     head.append(you);
   }
   return head;
@@ -456,13 +442,6 @@ function richText(text) {
   const el = document.createElement(inline ? 'span' : 'div');
   el.className = 'text rich' + (emojiOnly(text) ? ' emoji-only' : '');
   el.append(renderMarkdown(inline ? tree[0].children : tree, document, isMe));
-  return el;
-}
-
-export function textSpan(text) {
-  const el = document.createElement('span');
-  el.className = 'text';
-  el.textContent = text;
   return el;
 }
 
@@ -541,7 +520,7 @@ export function pendingItems(entries, store) {
     main.className = 'msg-main';
     const body = document.createElement('div');
     body.className = 'msg-body';
-    body.append(textSpan(e.text || (e.files || []).map((f) => f.name).join(', ')), st);
+    body.append(textSpan('text', e.text || (e.files || []).map((f) => f.name).join(', ')), st);
     main.append(messageHead(state.me.username, false), body);
     li.append(avatar(state.me.username), main);
     items.push(li);

@@ -3,6 +3,7 @@
 // who did). Clicks are wired in app.js (data-action="toggle-reaction").
 
 import { reactionLabel, whoReacted } from './reactions.js';
+import { textSpan } from './dom.js';
 
 /** reactionsBar returns the reactions row of message m, or null when it has none. */
 export function reactionsBar(m, meId) {
@@ -19,12 +20,8 @@ export function reactionsBar(m, meId) {
     b.setAttribute('aria-pressed', r.me ? 'true' : 'false');
     b.setAttribute('aria-label', reactionLabel(r, meId));
     b.title = `${whoReacted(r, meId)} reacted with ${r.emoji}`;
-    const e = document.createElement('span');
-    e.className = 'reaction-emoji';
-    e.textContent = r.emoji;
-    const n = document.createElement('span');
-    n.className = 'reaction-count';
-    n.textContent = String(r.count);
+    const e = textSpan('reaction-emoji', r.emoji);
+    const n = textSpan('reaction-count', String(r.count));
     b.append(e, n);
     bar.append(b);
   }

@@ -4,7 +4,7 @@
 // elements around text nodes, never HTML.
 
 import { state, roomTitlePrefix } from './state.js';
-import { $ } from './dom.js';
+import { $, textSpan } from './dom.js';
 import { dayLabel, timeLabel, fullTimeLabel } from './format.js';
 import { snippetParts } from './snippet.js';
 
@@ -35,12 +35,8 @@ function resultItem(r) {
   b.dataset.seq = String(r.seq);
   const meta = document.createElement('span');
   meta.className = 'search-meta';
-  const room = document.createElement('span');
-  room.className = 'search-room';
-  room.textContent = state.rooms.has(r.room) ? roomTitlePrefix(r.room) : `#${r.room}`;
-  const who = document.createElement('span');
-  who.className = 'search-author';
-  who.textContent = (r.from && r.from.username) || '';
+  const room = textSpan('search-room', state.rooms.has(r.room) ? roomTitlePrefix(r.room) : `#${r.room}`);
+  const who = textSpan('search-author', (r.from && r.from.username) || '');
   const time = document.createElement('time');
   const d = new Date(r.sent_at);
   if (Number.isFinite(d.getTime())) {

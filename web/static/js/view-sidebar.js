@@ -4,7 +4,7 @@
 // unread count.
 
 import { state, totalUnread } from './state.js';
-import { $, reconcile, lockIcon } from './dom.js';
+import { $, reconcile, lockIcon, textSpan } from './dom.js';
 import { isDM, dmPeer, titleFor } from './format.js';
 import { mayInvite } from './roominfo.js';
 
@@ -44,9 +44,7 @@ function roomItem(r) {
     const badge = document.createElement('span');
     badge.className = 'badge';
     const count = document.createElement('span');
-    const sr = document.createElement('span');
-    sr.className = 'visually-hidden';
-    sr.textContent = ' unread';
+    const sr = textSpan('visually-hidden', ' unread');
     badge.append(count, sr);
     btn.append(icon, label, badge);
     li.append(btn);
