@@ -642,28 +642,67 @@ func (c *client) unacked() int {
 
 // sendLoop sends messages to the client's room until stop closes or limit
 // (> 0) messages are sent: paced at one per interval starting at first,
-// or as fast as the in-flight slots allow when interval is 0.
+// or as fast as the in-flight slots allow when interval is 0. Unpaced,
+// the sends that are due at once (an ack often frees several slots) go
+// out in one write.
 func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, limit, size int, late *atomic.Int64) {
-	var frame []byte // reused: writeText copies it
+	var s sends
 	pace(stop, c.done, c.slots, interval, first, limit, late, func(k int) bool {
 		id := "s" + strconv.Itoa(k)
 		sent := time.Now()
-		frame = appendSendFrame(frame[:0], id, c.room.name, sent, size, c.b.runID, k)
+		f := s.next(id)
+		*f = appendSendFrame((*f)[:0], id, c.room.name, sent, size, c.b.runID, k)
 		c.mu.Lock()
 		c.pending[id] = sent // before the write: the ack may come at once
 		c.mu.Unlock()
-		if err := c.writeRaw(frame); err != nil {
-			c.mu.Lock()
+		if interval == 0 && len(c.slots) < cap(c.slots) && (limit == 0 || k < limit) {
+			return true // the next send is due at once: it goes with this one
+		}
+		return c.flush(&s)
+	})
+	c.flush(&s)
+}
+
+// sends are send_message frames waiting to be written together.
+type sends struct {
+	ids    []string
+	frames [][]byte // reused: writeTexts copies them
+}
+
+// next adds send id and returns its frame's buffer, to be filled.
+func (s *sends) next(id string) *[]byte {
+	n := len(s.ids)
+	s.ids = append(s.ids, id)
+	if n == len(s.frames) {
+		s.frames = append(s.frames, nil)
+	}
+	return &s.frames[n]
+}
+
+// flush writes the waiting sends; if the write fails, none of them
+// counts as sent and their slots are freed.
+func (c *client) flush(s *sends) bool {
+	n := len(s.ids)
+	if n == 0 {
+		return true
+	}
+	defer func() { s.ids = s.ids[:0] }()
+	if err := c.ws.writeTexts(s.frames[:n]); err != nil {
+		if !c.closing.Load() {
+			c.b.connErrs.Add("write")
+		}
+		c.mu.Lock()
+		for _, id := range s.ids {
 			if _, ok := c.pending[id]; ok {
 				delete(c.pending, id)
 				<-c.slots
 			}
-			c.mu.Unlock()
-			return false
 		}
-		c.b.sent.Add(1)
-		return true
-	})
+		c.mu.Unlock()
+		return false
+	}
+	c.b.sent.Add(int64(n))
+	return true
 }
 
 // pace calls send(k) for k = 1, 2, ... until stop or done closes, limit
