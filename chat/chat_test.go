@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -96,6 +97,18 @@ func TestMessageJSONTimes(t *testing.T) {
 	b, _ = json.Marshal(Message{})
 	if !strings.Contains(string(b), `"edited_at":null`) {
 		t.Errorf("unedited message: %s, want edited_at null", b)
+	}
+}
+
+// TestMessageIDEncoding: the ids are what they were when they were
+// base32hex upper case, lowered.
+func TestMessageIDEncoding(t *testing.T) {
+	old := base32.HexEncoding.WithPadding(base32.NoPadding)
+	for _, b := range [][16]byte{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {0x80, 0, 0x7f, 0xaa, 0x55}} {
+		if got, want := messageID(b), "m_"+strings.ToLower(old.EncodeToString(b[:])); got != want {
+			t.Errorf("messageID(%x) = %q, want %q", b, got, want)
+		}
 	}
 }
 

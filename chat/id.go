@@ -10,8 +10,9 @@ import (
 
 var (
 	idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-	// sortedEncoding keeps the bytes' order in the text's.
-	sortedEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
+	// sortedEncoding keeps the bytes' order in the text's: base32hex in
+	// lower case, whose alphabet sorts as its values do.
+	sortedEncoding = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 )
 
 // NewID returns prefix followed by 80 random bits, e.g. "u_3xk2...", for the
@@ -34,5 +35,14 @@ func NewMessageID(t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
 	rand.Read(b[6:])
-	return "m_" + strings.ToLower(sortedEncoding.EncodeToString(b[:]))
+	return messageID(b)
+}
+
+// messageID encodes b as NewMessageID's result, with one allocation (the
+// SQLite writer makes one for every message it stores).
+func messageID(b [16]byte) string {
+	var s [2 + 26]byte // 128 bits in base32: 26 characters
+	s[0], s[1] = 'm', '_'
+	sortedEncoding.Encode(s[2:], b[:])
+	return string(s[:])
 }

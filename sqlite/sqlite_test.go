@@ -262,3 +262,29 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoStoresOneRoom: two stores on one file (two processes, say) take
+// turns appending to one room. Each writer remembers the room's last_seq
+// from its own Appends; what the other stored in between must not give
+// a seq twice or leave a gap, and no Append may fail.
+func TestTwoStoresOneRoom(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	ctx := t.Context()
+	a := open(t, path)
+	b := open(t, path)
+	alice, err := a.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := []*sqlite.Store{a, a, b, a, b, b, a, b, a, a}
+	for i, s := range stores {
+		m, created, err := s.Append(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: fmt.Sprint("m", i), ClientMsgID: fmt.Sprint("c", i), SentAt: time.Now()})
+		if err != nil || !created || m.Seq != int64(i+1) || m.From.Username != "alice" {
+			t.Fatalf("Append %d = seq %d by %q, created %v, %v; want seq %d by alice", i, m.Seq, m.From.Username, created, err, i+1)
+		}
+	}
+	r, err := a.Room(ctx, alice.ID, chat.General)
+	if err != nil || r.LastSeq != int64(len(stores)) {
+		t.Errorf("Room = last_seq %d, %v; want %d", r.LastSeq, err, len(stores))
+	}
+}

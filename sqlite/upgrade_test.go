@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -63,5 +64,93 @@ func TestUpgradeHandsOverStaleOwners(t *testing.T) {
 	// The room can be run again: its new owner invites.
 	if _, _, err := s.Invite(t.Context(), "u_c", "club", "alice"); err != nil {
 		t.Errorf("Invite by the new owner: %v", err)
+	}
+}
+
+// TestUpgradeSearchWithoutDocsize opens a database at schema 10 with
+// messages indexed for search, one of them deleted, and checks that
+// migration 11 rebuilds the index without its size table and that search
+// finds what it found before, and edits afterwards.
+func TestUpgradeSearchWithoutDocsize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 11 {
+		t.Fatalf("%d migrations, want migration 11", len(ms))
+	}
+	for _, m := range ms[:10] {
+		if _, err := db.Exec(m.SQL); err != nil {
+			t.Fatalf("migration %s: %v", m.Name, err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES ('u_a', 'alice', 'alice', 'h', 0)`,
+		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ('general', 'u_a', 0, 0)`,
+		`INSERT INTO messages (room, seq, id, user_id, text, sent_at) VALUES
+			('general', 1, 'm_1', 'u_a', 'ancient walrus', 1000),
+			('general', 2, 'm_2', 'u_a', 'modern walrus', 2000),
+			('general', 3, 'm_3', 'u_a', '', 3000)`,
+		`UPDATE messages SET deleted = 1 WHERE seq = 3`,
+		`UPDATE rooms SET last_seq = 3 WHERE name = 'general'`,
+		// The writer indexes its batches itself since migration 9.
+		`INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages`,
+		`PRAGMA user_version = 10`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	search := func(words string) []int64 {
+		t.Helper()
+		rs, _, err := s.Search(t.Context(), "u_a", chat.SearchQuery{Text: words})
+		if err != nil {
+			t.Fatalf("Search(%q): %v", words, err)
+		}
+		var seqs []int64
+		for _, r := range rs {
+			seqs = append(seqs, r.Seq)
+		}
+		return seqs
+	}
+	if got := search("walrus"); len(got) != 2 || got[0] != 2 || got[1] != 1 {
+		t.Errorf("Search(walrus) after the upgrade = %v, want [2 1]", got)
+	}
+	look, err := sql.Open("sqlite", "file:"+path+"?_query_only=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer look.Close()
+	var n int
+	if err := look.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'messages_fts_docsize'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("messages_fts_docsize tables: %d, %v; want none", n, err)
+	}
+	if _, err := s.EditMessage(t.Context(), "u_a", chat.General, 1, "ancient narwhal", time.UnixMilli(5000)); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("walrus"); len(got) != 1 || got[0] != 2 {
+		t.Errorf("Search(walrus) after an edit = %v, want [2]", got)
+	}
+	if got := search("narwhal"); len(got) != 1 || got[0] != 1 {
+		t.Errorf("Search(narwhal) after an edit = %v, want [1]", got)
+	}
+	// New messages are indexed as before.
+	if _, _, err := s.Append(t.Context(), chat.NewMessage{Room: chat.General, From: chat.User{ID: "u_a"}, Text: "walrus again", SentAt: time.UnixMilli(6000)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("walrus"); len(got) != 2 || got[0] != 4 {
+		t.Errorf("Search(walrus) after an Append = %v, want [4 2]", got)
 	}
 }

@@ -246,11 +246,42 @@ func (c *client) join(ctx context.Context) error {
 	return nil
 }
 
+// appendSendFrame appends the send_message request id of the bench's
+// k-th message into room: its text is the magic, the send time and a
+// space, padded with x to size bytes, and its client id the run's id and
+// k. The frame is what json.Marshal of the envelope gives
+// (TestAppendSendFrameMatchesJSON), written by hand because the sends of
+// a durable run are as many as its acks.
+func appendSendFrame(b []byte, id, room string, sent time.Time, size int, runID string, k int) []byte {
+	b = append(b, `{"type":"send_message","id":`...)
+	b = chat.AppendJSONString(b, id)
+	b = append(b, `,"payload":{"room":`...)
+	b = chat.AppendJSONString(b, room)
+	b = append(b, `,"text":"`...)
+	start := len(b)
+	b = append(b, textMagic...)
+	b = strconv.AppendInt(b, sent.UnixNano(), 10)
+	b = append(b, ' ')
+	for n := len(b) - start; n < size; n++ {
+		b = append(b, 'x')
+	}
+	b = append(b, `","client_msg_id":"`...)
+	b = append(b, runID...) // hex
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(k), 10)
+	return append(b, `"}}`...)
+}
+
 func (c *client) write(env protocol.Envelope) error {
 	data, err := json.Marshal(env)
 	if err != nil {
 		return err
 	}
+	return c.writeRaw(data)
+}
+
+// writeRaw sends one frame encoded already.
+func (c *client) writeRaw(data []byte) error {
 	if err := c.ws.writeText(data); err != nil {
 		if !c.closing.Load() {
 			c.b.connErrs.Add("write")
@@ -279,6 +310,9 @@ type delivery struct {
 func (c *client) onFrame(now time.Time, data []byte) {
 	if m, ok := scanNewMessage(data); ok {
 		c.onDelivery(now, m)
+		return
+	}
+	if id, seq, ok := scanAck(data); ok && c.onSendAck(now, id, seq) {
 		return
 	}
 	var f inbound
@@ -470,6 +504,68 @@ func (c *client) onDelivery(now time.Time, m scanned) {
 	c.others[room] = max(c.others[room], m.seq)
 }
 
+// onSendAck handles the ack of a send_message, read by scanAck: it
+// reports false, leaving the frame to onReply, if id is not one of the
+// connection's sends waiting for their ack.
+func (c *client) onSendAck(now time.Time, id []byte, seq int64) bool {
+	c.mu.Lock()
+	sentAt, ok := c.pending[string(id)]
+	if !ok {
+		c.mu.Unlock()
+		return false
+	}
+	delete(c.pending, string(id))
+	c.mu.Unlock()
+	<-c.slots // free the sender's in-flight slot
+	c.b.ackLat.Record(now.Sub(sentAt))
+	c.acked(seq)
+	return true
+}
+
+var ackPrefix = []byte(`{"type":"ack","id":"`)
+
+// scanAck reads the id and the message's seq out of an ack frame of the
+// form chatd writes for a send_message (protocol.AppendMessageAck: the
+// message's room, then its seq), without decoding the rest; ok is false
+// for anything else, which goes to encoding/json. Every frame of another
+// connection's acks is scanned too, up to ten thousand a second per
+// core, which is why the bench does not decode them in full: a full
+// decode was a third of the bench's CPU at 50 senders.
+//
+// The scan is exact for valid JSON for the same reason as
+// scanNewMessage's: "seq": cannot occur inside a string value, and the
+// room (the message's first key) has no nested object.
+func scanAck(data []byte) (id []byte, seq int64, ok bool) {
+	if !bytes.HasPrefix(data, ackPrefix) {
+		return nil, 0, false
+	}
+	rest := data[len(ackPrefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return nil, 0, false
+	}
+	id, rest = rest[:end], rest[end:]
+	const room = `","payload":{"message":{"room":"`
+	if !bytes.HasPrefix(rest, []byte(room)) {
+		return nil, 0, false
+	}
+	rest = rest[len(room):]
+	end = bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return nil, 0, false
+	}
+	rest = rest[end:]
+	const key = `","seq":`
+	if !bytes.HasPrefix(rest, []byte(key)) {
+		return nil, 0, false
+	}
+	seq, rest, ok = leadingInt(rest[len(key):])
+	if !ok || seq == 0 || len(rest) == 0 || rest[0] != ',' && rest[0] != '}' {
+		return nil, 0, false
+	}
+	return id, seq, true
+}
+
 func (c *client) onReply(now time.Time, f inbound) {
 	c.mu.Lock()
 	if ch, ok := c.replies[f.ID]; ok {
@@ -503,11 +599,16 @@ func (c *client) onReply(now time.Time, f inbound) {
 		c.b.connErrs.Add("bad_ack")
 		return
 	}
+	c.acked(ack.Message.Seq)
+}
+
+// acked counts the ack of a message stored with seq.
+func (c *client) acked(seq int64) {
 	c.b.acked.Add(1)
 	c.room.acked.Add(1)
 	for {
 		m := c.room.maxAcked.Load()
-		if ack.Message.Seq <= m || c.room.maxAcked.CompareAndSwap(m, ack.Message.Seq) {
+		if seq <= m || c.room.maxAcked.CompareAndSwap(m, seq) {
 			break
 		}
 	}
@@ -541,34 +642,67 @@ func (c *client) unacked() int {
 
 // sendLoop sends messages to the client's room until stop closes or limit
 // (> 0) messages are sent: paced at one per interval starting at first,
-// or as fast as the in-flight slots allow when interval is 0.
+// or as fast as the in-flight slots allow when interval is 0. Unpaced,
+// the sends that are due at once (an ack often frees several slots) go
+// out in one write.
 func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, limit, size int, late *atomic.Int64) {
-	pad := bytes.Repeat([]byte("x"), size)
+	var s sends
 	pace(stop, c.done, c.slots, interval, first, limit, late, func(k int) bool {
 		id := "s" + strconv.Itoa(k)
 		sent := time.Now()
-		text := textMagic + strconv.FormatInt(sent.UnixNano(), 10) + " "
-		text += string(pad[:max(0, size-len(text))])
-		p, _ := json.Marshal(protocol.SendMessage{
-			Room:        c.room.name,
-			Text:        text,
-			ClientMsgID: c.b.runID + "-" + strconv.Itoa(k),
-		})
+		f := s.next(id)
+		*f = appendSendFrame((*f)[:0], id, c.room.name, sent, size, c.b.runID, k)
 		c.mu.Lock()
 		c.pending[id] = sent // before the write: the ack may come at once
 		c.mu.Unlock()
-		if err := c.write(protocol.Envelope{Type: protocol.TypeSendMessage, ID: id, Payload: p}); err != nil {
-			c.mu.Lock()
+		if interval == 0 && len(c.slots) < cap(c.slots) && (limit == 0 || k < limit) {
+			return true // the next send is due at once: it goes with this one
+		}
+		return c.flush(&s)
+	})
+	c.flush(&s)
+}
+
+// sends are send_message frames waiting to be written together.
+type sends struct {
+	ids    []string
+	frames [][]byte // reused: writeTexts copies them
+}
+
+// next adds send id and returns its frame's buffer, to be filled.
+func (s *sends) next(id string) *[]byte {
+	n := len(s.ids)
+	s.ids = append(s.ids, id)
+	if n == len(s.frames) {
+		s.frames = append(s.frames, nil)
+	}
+	return &s.frames[n]
+}
+
+// flush writes the waiting sends; if the write fails, none of them
+// counts as sent and their slots are freed.
+func (c *client) flush(s *sends) bool {
+	n := len(s.ids)
+	if n == 0 {
+		return true
+	}
+	defer func() { s.ids = s.ids[:0] }()
+	if err := c.ws.writeTexts(s.frames[:n]); err != nil {
+		if !c.closing.Load() {
+			c.b.connErrs.Add("write")
+		}
+		c.mu.Lock()
+		for _, id := range s.ids {
 			if _, ok := c.pending[id]; ok {
 				delete(c.pending, id)
 				<-c.slots
 			}
-			c.mu.Unlock()
-			return false
 		}
-		c.b.sent.Add(1)
-		return true
-	})
+		c.mu.Unlock()
+		return false
+	}
+	c.b.sent.Add(int64(n))
+	return true
 }
 
 // pace calls send(k) for k = 1, 2, ... until stop or done closes, limit

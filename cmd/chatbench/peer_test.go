@@ -513,3 +513,86 @@ func BenchmarkScanNewMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestScanAckAgreesWithJSON: the fast path for send acks reads the id
+// and seq that encoding/json reads from the frames chatd writes, and
+// leaves anything else to it.
+func TestScanAckAgreesWithJSON(t *testing.T) {
+	ack := func(id string, m chat.Message) []byte {
+		return protocol.AppendMessageAck(nil, id, m.AppendJSON(nil))
+	}
+	m := chat.Message{
+		Room: "cb-r1", Seq: 4711, ID: "m_1", From: chat.User{ID: "u_1", Username: "cb-u1"},
+		Text: `"seq":1 \ x`, SentAt: time.Now(), ClientMsgID: `"seq":2`,
+	}
+	for _, tt := range []struct {
+		frame []byte
+		id    string
+		seq   int64
+	}{
+		{ack("s17", m), "s17", 4711},
+		{ack("s1", chat.Message{Room: "general", Seq: 1, ID: "m_2", SentAt: time.Now()}), "s1", 1},
+	} {
+		id, seq, ok := scanAck(tt.frame)
+		if !ok || string(id) != tt.id || seq != tt.seq {
+			t.Errorf("scanAck(%s) = %q, %d, %v; want %q, %d", tt.frame, id, seq, ok, tt.id, tt.seq)
+		}
+		var env inbound
+		var full struct {
+			Message struct {
+				Seq int64 `json:"seq"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(tt.frame, &env); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(env.Payload, &full)
+		if env.ID != string(id) || full.Message.Seq != seq {
+			t.Errorf("scan %q %d disagrees with encoding/json %q %d", id, seq, env.ID, full.Message.Seq)
+		}
+	}
+	for _, f := range []string{
+		`{"type":"ack","id":"q1","payload":{"room":{"name":"r","last_seq":3}}}`, // a join's ack
+		`{"type":"ack","id":"s\"1","payload":{"message":{"room":"r","seq":3}}}`,
+		`{"type":"ack","id":"s1","payload":{"message":{"seq":3,"room":"r"}}}`,
+		`{"type":"ack","id":"s1","payload":{"message":{"room":"r","seq":0}}}`,
+		`{"type":"ack","id":"s1","payload":{"message":{"room":"r","seq":3`,
+		`{"type":"error","id":"s1","payload":{"code":"internal","message":"x"}}`,
+		`{"id":"s1","type":"ack","payload":{"message":{"room":"r","seq":3}}}`,
+	} {
+		if id, seq, ok := scanAck([]byte(f)); ok {
+			t.Errorf("scanAck(%s) = %q, %d, want fallback", f, id, seq)
+		}
+	}
+}
+
+// TestAppendSendFrameMatchesJSON: the bench's send frames are what
+// encoding/json made of them before.
+func TestAppendSendFrameMatchesJSON(t *testing.T) {
+	sent := time.Unix(1700000000, 123456789)
+	for _, size := range []int{30, 64, 200} {
+		got := appendSendFrame(nil, "s42", "cb-r<7>", sent, size, "0a1b2c", 42)
+		text := textMagic + "1700000000123456789 "
+		text += strings.Repeat("x", max(0, size-len(text)))
+		p, _ := json.Marshal(protocol.SendMessage{Room: "cb-r<7>", Text: text, ClientMsgID: "0a1b2c-42"})
+		want, _ := json.Marshal(protocol.Envelope{Type: protocol.TypeSendMessage, ID: "s42", Payload: p})
+		if !bytes.Equal(got, want) {
+			t.Errorf("size %d:\n got %s\nwant %s", size, got, want)
+		}
+	}
+}
+
+// BenchmarkScanAck: the readers' cost per send ack (no allocation).
+func BenchmarkScanAck(b *testing.B) {
+	m := chat.Message{
+		Room: "cb12345678-r1", Seq: 123456, ID: "m_0123456789abcdefghijklmnop", From: chat.User{ID: "u_0123456789", Username: "cb12345678-0001"},
+		Text: textMagic + "1234567890123456789 " + strings.Repeat("x", 34), SentAt: time.Now(), ClientMsgID: "0a1b2c3d4e5f-123",
+	}
+	frame := protocol.AppendMessageAck(nil, "s123", m.AppendJSON(nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, seq, ok := scanAck(frame); !ok || seq != 123456 {
+			b.Fatal("scan failed")
+		}
+	}
+}

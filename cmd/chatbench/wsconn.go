@@ -294,7 +294,30 @@ func (c *wsConn) writeClose(code int, text string) error {
 func (c *wsConn) writeFrame(op ws.OpCode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	b := append(c.wbuf[:0], 0x80|byte(op))
+	c.wbuf = appendFrame(c.wbuf[:0], op, p)
+	c.nc.SetWriteDeadline(time.Now().Add(writeWait))
+	_, err := c.nc.Write(c.wbuf)
+	return err
+}
+
+// writeTexts sends a text message for each of ps in one write, as a
+// client with several messages to send at once would.
+func (c *wsConn) writeTexts(ps [][]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := c.wbuf[:0]
+	for _, p := range ps {
+		b = appendFrame(b, ws.OpText, p)
+	}
+	c.wbuf = b
+	c.nc.SetWriteDeadline(time.Now().Add(writeWait))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// appendFrame appends p as one final frame, masked.
+func appendFrame(b []byte, op ws.OpCode, p []byte) []byte {
+	b = append(b, 0x80|byte(op))
 	switch n := len(p); {
 	case n <= 125:
 		b = append(b, 0x80|byte(n))
@@ -309,10 +332,7 @@ func (c *wsConn) writeFrame(op ws.OpCode, p []byte) error {
 	start := len(b)
 	b = append(b, p...)
 	ws.Cipher(b[start:], mask, 0)
-	c.wbuf = b
-	c.nc.SetWriteDeadline(time.Now().Add(writeWait))
-	_, err := c.nc.Write(b)
-	return err
+	return b
 }
 
 // Close drops the TCP connection.

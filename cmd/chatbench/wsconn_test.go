@@ -149,3 +149,52 @@ func TestWSConnCloseWhileReading(t *testing.T) {
 		})
 	}
 }
+
+// TestWSConnWriteTexts: several messages written in one write reach a
+// general-purpose server as the same messages, in order.
+func TestWSConnWriteTexts(t *testing.T) {
+	got := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			_, m, err := ws.ReadMessage()
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- string(m)
+		}
+	}))
+	defer srv.Close()
+	c, err := dialWS(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"one", strings.Repeat("two", 100), "", "four"}
+	var ps [][]byte
+	for _, w := range want {
+		ps = append(ps, []byte(w))
+	}
+	if err := c.writeTexts(ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.writeTexts(ps[:1]); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	want = append(want, "one")
+	for i, w := range want {
+		select {
+		case m, ok := <-got:
+			if !ok || m != w {
+				t.Fatalf("message %d = %.20q (%v), want %.20q", i, m, ok, w)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("message %d did not arrive", i)
+		}
+	}
+}
