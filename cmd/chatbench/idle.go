@@ -39,6 +39,10 @@ type IdleReport struct {
 	// dial until every welcome, per connection: what a connect costs the
 	// server, whatever share of the cores it got.
 	ServerCPUPerConnectUS float64 `json:"server_cpu_per_connect_us,omitempty"`
+	// BenchCPUPerConnectUS is the same for the bench itself (its dials,
+	// handshakes and welcome decodes): on a machine the two share, what
+	// a connect costs is both.
+	BenchCPUPerConnectUS float64 `json:"bench_cpu_per_connect_us,omitempty"`
 
 	ConnErrors map[string]int64 `json:"connection_errors"`
 	Closes     map[string]int64 `json:"closes"`
@@ -57,6 +61,9 @@ func (r *IdleReport) WriteText(w io.Writer) {
 		r.ConnectSeconds, r.JoinSeconds, r.ReadySeconds, r.ConnectsPerS, r.HoldSeconds)
 	if r.WelcomesPerS > 0 {
 		p("welcome     %.0f welcomes/s  server CPU %.0f µs per connect", r.WelcomesPerS, r.ServerCPUPerConnectUS)
+	}
+	if r.BenchCPUPerConnectUS > 0 {
+		p("bench       CPU %.0f µs per connect", r.BenchCPUPerConnectUS)
 	}
 	if r.RSSAfterKiB > 0 {
 		p("memory      server VmRSS %d KiB before, %d KiB after: %.1f KiB per connection", r.RSSBeforeKiB, r.RSSAfterKiB, r.KiBPerConn)
@@ -92,12 +99,8 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 			return nil, err
 		}
 		rep.RSSBeforeKiB = vmRSS(cfg.ServerPID)
-		cpu0 := cpuTime(cfg.ServerPID)
-		b.connected = func() {
-			if cpu1 := cpuTime(cfg.ServerPID); cpu1 > 0 {
-				rep.ServerCPUPerConnectUS = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.Users)
-			}
-		}
+		m := startCPU(cfg.ServerPID)
+		b.connected = func() { m.perConnect(rep, cfg.Users) }
 		clients, err := b.connectJoin(ctx, load, tokens)
 		defer closeAll(clients)
 		if err != nil {
@@ -116,7 +119,9 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 		cfg.Senders = 1 // nobody sends; one slot for the unused counters
 		pb := newPeerBench(cfg)
 		rep.RSSBeforeKiB = vmRSS(cfg.ServerPID)
+		m := startCPU(cfg.ServerPID)
 		conns, err := pb.connectAll(ctx, load, false)
+		m.perConnect(rep, cfg.Users)
 		defer closePeers(conns)
 		if err != nil {
 			return nil, err
@@ -237,6 +242,22 @@ type cpuMeter struct {
 // only).
 func startCPU(pid int) cpuMeter {
 	return cpuMeter{pid: pid, self: cpuTime(os.Getpid()), server: cpuTime(pid)}
+}
+
+// perConnect writes the CPU time per connection since startCPU into rep.
+func (m cpuMeter) perConnect(rep *IdleReport, conns int) {
+	if conns <= 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(conns) }
+	if self := cpuTime(os.Getpid()); self > m.self && m.self > 0 {
+		rep.BenchCPUPerConnectUS = per(self - m.self)
+	}
+	if m.pid > 0 {
+		if srv := cpuTime(m.pid); srv > m.server && m.server > 0 {
+			rep.ServerCPUPerConnectUS = per(srv - m.server)
+		}
+	}
 }
 
 // report writes the CPU time per delivery since startCPU into rep.
