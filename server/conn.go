@@ -510,7 +510,11 @@ func (h *hub) serve(c *conn, head []byte) {
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
 		}
-		c.start(head, frame(protocol.TypeWelcome, "", welcome))
+		p, err := welcome.AppendJSON(make([]byte, 0, 256+256*len(welcome.Rooms)))
+		if err != nil {
+			panic(err) // a bug, as in frame: the limits are the server's own
+		}
+		c.start(head, protocol.AppendFrame(make([]byte, 0, len(p)+32), protocol.TypeWelcome, "", p))
 	}
 	c.flush()
 	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
