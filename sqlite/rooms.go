@@ -323,6 +323,7 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 	var rooms []chat.Room
 	err := s.view(ctx, "rooms", func(q querier) error {
+		ctx := short(ctx) // one user's memberships
 		rows, err := q.QueryContext(ctx,
 			`SELECT `+roomColumns+`
 			 FROM memberships m JOIN rooms r ON r.name = m.room
