@@ -517,7 +517,9 @@ func (h *hub) serve(c *conn, head []byte) {
 		c.start(head, protocol.AppendFrame(make([]byte, 0, len(p)+32), protocol.TypeWelcome, "", p))
 	}
 	c.flush()
-	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
+	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing
+		h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
+	}
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
 	if h.poller != nil && c.wire.raw != nil {
