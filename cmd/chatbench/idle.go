@@ -181,29 +181,36 @@ func progressOf(cfg Config) io.Writer {
 // cpuTime returns the user and system CPU time of a local process from
 // /proc/PID/stat, 0 when pid is 0 or it cannot be read.
 func cpuTime(pid int) time.Duration {
+	d, _ := procCPU(pid)
+	return d
+}
+
+// procCPU is cpuTime, and whether it could be read: a process just
+// started may have used no clock tick yet.
+func procCPU(pid int) (time.Duration, bool) {
 	if pid <= 0 {
-		return 0
+		return 0, false
 	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command (field 2) is in parentheses and may hold spaces: count
 	// from the last ')'. utime and stime are fields 14 and 15.
 	i := strings.LastIndexByte(string(data), ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := strings.Fields(string(data[i+1:]))
 	if len(f) < 13 {
-		return 0
+		return 0, false
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0
+		return 0, false
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	return time.Duration(utime+stime) * time.Second / clockTicks, true
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
@@ -234,14 +241,18 @@ func vmRSS(pid int) int64 {
 // cpuMeter measures the CPU time the bench and the server spend over a
 // phase of a run.
 type cpuMeter struct {
-	pid          int
-	self, server time.Duration
+	pid              int
+	self, server     time.Duration
+	selfOK, serverOK bool // read at the start (a fresh process may be at 0)
 }
 
 // startCPU starts measuring; pid is the server's process (0: the bench
 // only).
 func startCPU(pid int) cpuMeter {
-	return cpuMeter{pid: pid, self: cpuTime(os.Getpid()), server: cpuTime(pid)}
+	m := cpuMeter{pid: pid}
+	m.self, m.selfOK = procCPU(os.Getpid())
+	m.server, m.serverOK = procCPU(pid)
+	return m
 }
 
 // perConnect writes the CPU time per connection since startCPU into rep.
@@ -250,13 +261,11 @@ func (m cpuMeter) perConnect(rep *IdleReport, conns int) {
 		return
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(conns) }
-	if self := cpuTime(os.Getpid()); self > m.self && m.self > 0 {
+	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
 		rep.BenchCPUPerConnectUS = per(self - m.self)
 	}
-	if m.pid > 0 {
-		if srv := cpuTime(m.pid); srv > m.server && m.server > 0 {
-			rep.ServerCPUPerConnectUS = per(srv - m.server)
-		}
+	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
+		rep.ServerCPUPerConnectUS = per(srv - m.server)
 	}
 }
 
@@ -266,12 +275,10 @@ func (m cpuMeter) report(rep *Report, deliveries int64) {
 		return
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(deliveries) }
-	if self := cpuTime(os.Getpid()); self > m.self && m.self > 0 {
+	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
 		rep.BenchCPUPerDelivery = per(self - m.self)
 	}
-	if m.pid > 0 {
-		if srv := cpuTime(m.pid); srv > m.server && m.server > 0 {
-			rep.ServerCPUPerDelivery = per(srv - m.server)
-		}
+	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
+		rep.ServerCPUPerDelivery = per(srv - m.server)
 	}
 }
