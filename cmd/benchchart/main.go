@@ -99,11 +99,11 @@ type Report struct {
 	ReadyS       float64 `json:"ready_s"`
 	KiBPerConn   float64 `json:"kib_per_conn"`
 
-	WelcomedS float64 `json:"all_welcomed_s"`
+	WelcomedS  float64 `json:"all_welcomed_s"`
 	ServerCPUS float64 `json:"server_cpu_s"`
 	BenchCPUS  float64 `json:"bench_cpu_s"`
-	CaughtUpS float64 `json:"all_caught_up_s"`
-	CatchUp   struct {
+	CaughtUpS  float64 `json:"all_caught_up_s"`
+	CatchUp    struct {
 		P99 float64 `json:"p99_ms"`
 	} `json:"catch_up"`
 }

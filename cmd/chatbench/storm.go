@@ -49,7 +49,7 @@ type StormReport struct {
 	// ready until every client caught up: the other half of the storm's
 	// cost on a machine the bench shares with the server.
 	BenchCPUSeconds float64 `json:"bench_cpu_s"`
-	Gaps            int64          `json:"gaps"` // fetched pages that skipped a seq
+	Gaps            int64   `json:"gaps"` // fetched pages that skipped a seq
 	// HistoryErrors counts refused history requests by error code; each
 	// was asked again.
 	HistoryErrors map[string]int64 `json:"history_errors"`
