@@ -7,7 +7,6 @@
 package chat
 
 import (
-	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -64,16 +63,7 @@ type Room struct {
 
 // MarshalJSON writes last_activity as Message writes sent_at.
 func (r Room) MarshalJSON() ([]byte, error) {
-	type plain Room // no MarshalJSON: no recursion
-	out := struct {
-		plain
-		LastActivity *string `json:"last_activity"`
-	}{plain: plain(r)}
-	if r.LastActivity != nil {
-		t := r.LastActivity.UTC().Format(timeLayout)
-		out.LastActivity = &t
-	}
-	return json.Marshal(out)
+	return r.AppendJSON(nil), nil
 }
 
 // Message is one stored chat message.

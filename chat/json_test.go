@@ -41,6 +41,31 @@ func TestMessageAppendJSONMatchesReflection(t *testing.T) {
 	}
 }
 
+func TestRoomAppendJSONMatchesReflection(t *testing.T) {
+	at := time.Date(2026, 11, 25, 16, 40, 0, 120_000_000, time.FixedZone("x", 3600))
+	n := 0
+	for _, s := range jsonStrings {
+		for _, r := range []Room{
+			{Name: s, Topic: s, Description: s, Role: s, Owner: s, Hidden: true},
+			{Name: "general", Private: true, LastSeq: 1 << 62, Joined: true, Unread: -3, MembersOnline: 7, Mentions: 2,
+				Topic: s, MemberCount: 40, LastActivity: &at, Archived: true, Muted: true},
+			{Name: "r", LastSeq: -1, Role: RoleOwner, LastActivity: &at},
+		} {
+			got, err := json.Marshal(r) // through MarshalJSON, and compacted as any other
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := r.marshalSlow(); !bytes.Equal(got, want) {
+				t.Errorf("room %d:\n got %s\nwant %s", n, got, want)
+			}
+			if got := r.AppendJSON([]byte("x")); !bytes.Equal(got[1:], r.marshalSlow()) || got[0] != 'x' {
+				t.Errorf("AppendJSON does not append: %s", got)
+			}
+			n++
+		}
+	}
+}
+
 func FuzzAppendJSONString(f *testing.F) {
 	for _, s := range jsonStrings {
 		f.Add(s)

@@ -2,6 +2,9 @@ package protocol
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -243,6 +246,68 @@ type Welcome struct {
 	Server      string      `json:"server"`
 	Heartbeat   Heartbeat   `json:"heartbeat"`
 	Limits      Limits      `json:"limits"`
+}
+
+// AppendJSON appends w's JSON, the bytes json.Marshal(w) gives, to b:
+// every connect encodes one, and by hand it costs a fraction of
+// encoding/json's reflection and its second pass over each room's
+// MarshalJSON. A MessagesPerSecond json.Marshal cannot write (NaN, ±Inf)
+// is its error.
+func (w Welcome) AppendJSON(b []byte) ([]byte, error) {
+	mps := w.Limits.MessagesPerSecond
+	if math.IsNaN(mps) || math.IsInf(mps, 0) {
+		return nil, fmt.Errorf("encode welcome: messages_per_second %v", mps)
+	}
+	b = append(b, `{"user":{"id":`...)
+	b = chat.AppendJSONString(b, w.User.ID)
+	b = append(b, `,"username":`...)
+	b = chat.AppendJSONString(b, w.User.Username)
+	b = append(b, `},"rooms":`...)
+	if w.Rooms == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range w.Rooms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = w.Rooms[i].AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"current_room":`...)
+	b = chat.AppendJSONString(b, w.CurrentRoom)
+	b = append(b, `,"server":`...)
+	b = chat.AppendJSONString(b, w.Server)
+	b = append(b, `,"heartbeat":{"ping_interval_ms":`...)
+	b = strconv.AppendInt(b, w.Heartbeat.PingIntervalMS, 10)
+	b = append(b, `,"pong_wait_ms":`...)
+	b = strconv.AppendInt(b, w.Heartbeat.PongWaitMS, 10)
+	b = append(b, `},"limits":{"max_frame_bytes":`...)
+	b = strconv.AppendInt(b, w.Limits.MaxFrameBytes, 10)
+	b = append(b, `,"max_text_chars":`...)
+	b = strconv.AppendInt(b, int64(w.Limits.MaxTextChars), 10)
+	b = append(b, `,"messages_per_second":`...)
+	b = appendFloat(b, mps)
+	b = append(b, `,"max_upload_bytes":`...)
+	b = strconv.AppendInt(b, w.Limits.MaxUploadBytes, 10)
+	return append(b, "}}"...), nil
+}
+
+// appendFloat writes a finite f as encoding/json does.
+func appendFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' { // e-09 to e-9, as encoding/json
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // Presence statuses.

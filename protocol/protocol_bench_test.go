@@ -57,3 +57,34 @@ func TestAppendMessageAck(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWelcome: a welcome of five rooms, through encoding/json (as
+// Encode did it) and by hand (AppendJSON).
+func BenchmarkWelcome(b *testing.B) {
+	at := time.Date(2026, 11, 25, 16, 40, 0, 120_000_000, time.UTC)
+	w := protocol.Welcome{User: chat.User{ID: "u_0123456789abcdef", Username: "alice"}, CurrentRoom: "general", Server: "chatd/dev",
+		Heartbeat: protocol.Heartbeat{PingIntervalMS: 9000, PongWaitMS: 10000},
+		Limits:    protocol.Limits{MaxFrameBytes: 16 << 10, MaxTextChars: 4000, MessagesPerSecond: 10, MaxUploadBytes: 10 << 20}}
+	for _, name := range []string{"general", "a", "b", "c", "d"} {
+		w.Rooms = append(w.Rooms, chat.Room{Name: name, LastSeq: 100, Joined: true, Unread: 3, MembersOnline: 12,
+			Topic: "the topic", MemberCount: 40, LastActivity: &at, Role: chat.RoleMember})
+	}
+	b.Run("Encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := protocol.Encode(protocol.TypeWelcome, "", w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AppendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := w.AppendJSON(make([]byte, 0, 256+256*len(w.Rooms)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			protocol.AppendFrame(make([]byte, 0, len(p)+32), protocol.TypeWelcome, "", p)
+		}
+	})
+}

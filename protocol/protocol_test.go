@@ -1,8 +1,10 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,5 +159,35 @@ func TestEncodeIsMarshalOfTheEnvelope(t *testing.T) {
 				t.Errorf("Encode(%q, %q, %T):\n got %s\nwant %s", TypeAck, id, p, got, want)
 			}
 		}
+	}
+}
+
+// TestWelcomeAppendJSONMatchesReflection: the welcome written by hand is
+// the bytes json.Marshal gives, whatever its strings, rooms and limits.
+func TestWelcomeAppendJSONMatchesReflection(t *testing.T) {
+	at := time.Date(2026, 11, 25, 16, 40, 0, 120_000_000, time.UTC)
+	for i, w := range []Welcome{
+		{},
+		{User: chat.User{ID: "u_<1>", Username: "ann \"x\""}, Rooms: []chat.Room{}, CurrentRoom: "général",
+			Server: "chatd/1.0 &", Heartbeat: Heartbeat{PingIntervalMS: 9000, PongWaitMS: 10000},
+			Limits: Limits{MaxFrameBytes: 16 << 10, MaxTextChars: 4000, MessagesPerSecond: 10, MaxUploadBytes: 1 << 30}},
+		{Rooms: []chat.Room{{Name: "general", Joined: true, LastSeq: 42, Unread: 3, Mentions: 1, LastActivity: &at},
+			{Name: "dm:a:b", Private: true, Role: chat.RoleMember, Topic: "\u2028"}},
+			Limits: Limits{MessagesPerSecond: 0.5}},
+		{Limits: Limits{MessagesPerSecond: 1e-7}},
+		{Limits: Limits{MessagesPerSecond: 1e21}},
+		{Limits: Limits{MessagesPerSecond: -2.25, MaxTextChars: -1}},
+	} {
+		want, err := json.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.AppendJSON([]byte("x"))
+		if err != nil || got[0] != 'x' || !bytes.Equal(got[1:], want) {
+			t.Errorf("welcome %d: %v\n got %s\nwant x%s", i, err, got, want)
+		}
+	}
+	if _, err := (Welcome{Limits: Limits{MessagesPerSecond: math.Inf(1)}}).AppendJSON(nil); err == nil {
+		t.Error("an infinite messages_per_second encoded without an error")
 	}
 }

@@ -265,6 +265,12 @@ storm() {
 	fi
 	wait "$bench" || rc=$?
 	cat "$err" >>"$tmp/chatbench.log"
+	# The restarted server's CPU time (user + system, its start included)
+	# when the bench is done: the storm's cost on the server's side.
+	if [ -n "$server_pid" ] && [ -r "/proc/$server_pid/stat" ] && [ -s "$out" ]; then
+		cpu=$(sed 's/.*) //' "/proc/$server_pid/stat" | awk '{printf "%.2f", ($12 + $13) / 100}')
+		sed -i "1s/^{/{\"server_cpu_s\":$cpu,/" "$out"
+	fi
 	stop_server
 	[ $rc -eq 0 ] || failed_runs=$((failed_runs + 1))
 	record chatd storm "$round" 0 "$rc" "$out"

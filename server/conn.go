@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -20,17 +19,6 @@ const closeGrace = 2 * time.Second
 // slowConsumerGrace is how long a connection closed for not reading (1013)
 // may take to read what was already sent and the close frame.
 const slowConsumerGrace = 30 * time.Second
-
-// upgrader does the WebSocket handshake only: frames are read by
-// reader.go from the small buffer hijackWriter hands it (zero ReadBufferSize:
-// no buffer of gorilla's own) and written by the flushers (a pool: gorilla
-// never needs a write buffer of its own).
-var upgrader = websocket.Upgrader{
-	WriteBufferPool:   &sync.Pool{},
-	EnableCompression: false,
-	// The Origin allowlist runs before the upgrade (originAllowed).
-	CheckOrigin: func(*http.Request) bool { return true },
-}
 
 // frameKind says how a broadcast counts and what a full queue does to it.
 type frameKind int
@@ -232,21 +220,23 @@ func (c *conn) enqueueControl(frame []byte) {
 	c.scheduleLocked()
 }
 
-// start queues payload before everything queued so far, and lets the
-// flusher write: the welcome frame, which must precede the events of the
-// rooms attached while it was built.
-func (c *conn) start(payload []byte) {
+// start queues payload as a text frame before everything queued so far,
+// with head (the handshake's response) in front of it, and lets writing
+// begin: the welcome frame, which must precede the events of the rooms
+// attached while it was built. The caller writes it (flush): the
+// connect's goroutine, about to end, rather than a flusher woken for it.
+func (c *conn) start(head, payload []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.started = true
 	if !c.closing {
+		f := append(make([]byte, 0, len(head)+len(payload)+10), head...)
 		c.pushLocked(nil)
 		copy(c.out[1:], c.out)
-		c.out[0] = textFrame(payload)
+		c.out[0] = appendFrame(f, opText, payload)
 		c.outBytes += len(c.out[0])
 		c.outFrames++
 	}
-	c.scheduleLocked()
 }
 
 // closeWith starts closing: what is queued is written (nothing if drop),
@@ -489,10 +479,10 @@ func (c *conn) takeRooms() map[string]*room {
 // goroutine of its own. The welcome's store calls run here, on the HTTP
 // server's goroutine, which ends with them: the connection's long-lived
 // reader starts with a small stack, and an idle one keeps it small.
-func (h *hub) serve(c *conn) {
+func (h *hub) serve(c *conn, head []byte) {
 	lu, ok := h.register(c)
 	if !ok { // shutting down: nobody else writes to the socket yet
-		c.wire.writeBlocking([][]byte{appendFrame(nil, opClose,
+		c.wire.writeBlocking([][]byte{head, appendFrame(nil, opClose,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"))}, 0, time.Second)
 		c.wire.Close()
 		return
@@ -512,7 +502,7 @@ func (h *hub) serve(c *conn) {
 		if !errors.As(err, new(reportedError)) { // a store failure is logged, rate-limited, where it happened
 			h.s.log.Warn("welcome failed", "user", c.user.Username, "err", err)
 		}
-		c.start(errorFrame("", err))
+		c.start(head, errorFrame("", err))
 		c.closeWith(websocket.CloseTryAgainLater, "try again later", false)
 	} else {
 		h.presence.sync(c.user)
@@ -520,9 +510,16 @@ func (h *hub) serve(c *conn) {
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
 		}
-		c.start(frame(protocol.TypeWelcome, "", welcome))
+		p, err := welcome.AppendJSON(make([]byte, 0, 256+256*len(welcome.Rooms)))
+		if err != nil {
+			panic(err) // a bug, as in frame: the limits are the server's own
+		}
+		c.start(head, protocol.AppendFrame(make([]byte, 0, len(p)+32), protocol.TypeWelcome, "", p))
 	}
-	h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
+	c.flush()
+	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing
+		h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
+	}
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
 	if h.poller != nil && c.wire.raw != nil {

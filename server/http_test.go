@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -702,6 +703,73 @@ func TestHTTPErrorsAreJSON(t *testing.T) {
 		}
 		if got := resp.Header.Get("Allow"); got != tt.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}
+
+// TestWebSocketHandshakeWithWelcome: the handshake's response and the
+// welcome leave in one write, so a raw client's first read holds both
+// (with the old upgrader the 101 went out before the welcome was built).
+// Requests that are not a WebSocket handshake are refused as gorilla's
+// upgrader refused them.
+func TestWebSocketHandshakeWithWelcome(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{})
+	alice := srv.Register(t, "alice")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// The key and accept value of RFC 6455 §1.3.
+	fmt.Fprintf(nc, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n", addr, alice.Token)
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64<<10)
+	n, err := nc.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, rest, ok := bytes.Cut(buf[:n], []byte("\r\n\r\n"))
+	if !ok || !bytes.HasPrefix(head, []byte("HTTP/1.1 101 ")) || !bytes.Contains(head, []byte("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")) {
+		t.Fatalf("first read: %q, want a 101 with the RFC's accept value", buf[:n])
+	}
+	size, hl := 0, 2 // an unmasked text frame of up to 64 KiB
+	if len(rest) >= 2 {
+		size = int(rest[1])
+	}
+	if size == 126 && len(rest) >= 4 {
+		size, hl = int(rest[2])<<8|int(rest[3]), 4
+	}
+	if len(rest) < hl || rest[0] != 0x81 || size > 126 && hl == 2 || len(rest) != hl+size {
+		t.Fatalf("the first read after the 101 holds %d bytes (%q), want exactly one text frame (the welcome)", len(rest), rest)
+	}
+	if w := rest[hl:]; !bytes.HasPrefix(w, []byte(`{"type":"welcome"`)) || !bytes.Contains(w, []byte(alice.User.ID)) {
+		t.Errorf("first frame %.200s, want alice's welcome", w)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"no upgrade", map[string]string{}, http.StatusBadRequest},
+		{"no Connection: upgrade", map[string]string{"Upgrade": "websocket", "Connection": "keep-alive", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, http.StatusBadRequest},
+		{"version 8", map[string]string{"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, http.StatusBadRequest},
+		{"short key", map[string]string{"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "c2hvcnQ="}, http.StatusBadRequest},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/ws", nil)
+		req.Header.Set("Authorization", "Bearer "+alice.Token)
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Sec-Websocket-Version") != "13" {
+			t.Errorf("%s: status %d, Sec-WebSocket-Version %q; want %d and 13", tc.name, resp.StatusCode, resp.Header.Get("Sec-Websocket-Version"), tc.status)
 		}
 	}
 }

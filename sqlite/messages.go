@@ -160,7 +160,7 @@ func (s *Store) History(ctx context.Context, userID, room string, q chat.History
 // would check it.
 func (s *Store) MayRead(ctx context.Context, userID, room string) error {
 	return s.view(ctx, "may read", func(q querier) error {
-		_, err := checkAccess(ctx, q, userID, room, chat.Access.MayRead)
+		_, err := checkAccess(short(ctx), q, userID, room, chat.Access.MayRead)
 		return err
 	})
 }

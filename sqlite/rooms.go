@@ -323,6 +323,7 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 	var rooms []chat.Room
 	err := s.view(ctx, "rooms", func(q querier) error {
+		ctx := short(ctx) // one user's memberships
 		rows, err := q.QueryContext(ctx,
 			`SELECT `+roomColumns+`
 			 FROM memberships m JOIN rooms r ON r.name = m.room
@@ -334,8 +335,12 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 			return err
 		}
 		// The mention counts in the same call: the welcome needs both.
+		room, ok := mentionScope(rooms)
+		if !ok {
+			return nil
+		}
 		mentions := make(map[string]int64)
-		if err := unreadMentions(ctx, q, userID, "", mentions); err != nil {
+		if err := unreadMentions(ctx, q, userID, room, mentions); err != nil {
 			return err
 		}
 		for i := range rooms {
@@ -344,6 +349,25 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 		return nil
 	})
 	return rooms, err
+}
+
+// mentionScope says which of rooms can have unread mentions: a mention
+// counts only among the unread messages (the same messages: after the
+// read marker, not deleted, not the user's own), so a room with nothing
+// unread has none. ok is false when no room can (most connects: nothing
+// to count, no statement to run); room is the one room that can, or ""
+// for several.
+func mentionScope(rooms []chat.Room) (room string, ok bool) {
+	for i := range rooms {
+		if rooms[i].Unread == 0 {
+			continue
+		}
+		if ok {
+			return "", true
+		}
+		room, ok = rooms[i].Name, true
+	}
+	return room, ok
 }
 
 // PublicRooms returns up to limit public rooms userID is not in, sorted by

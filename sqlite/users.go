@@ -138,7 +138,7 @@ func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (chat.User, error) {
 	var u chat.User
 	err := s.view(ctx, "session user", func(q querier) error {
-		err := q.QueryRowContext(ctx,
+		err := q.QueryRowContext(short(ctx),
 			`SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
 			 WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`,
 			tokenHash, toMillis(now)).Scan(&u.ID, &u.Username)

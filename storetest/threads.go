@@ -190,6 +190,37 @@ var reactionTests = []test{
 }
 
 var mentionTests = []test{
+	// Rooms counts mentions only where something is unread: in no room,
+	// in one, in several; each must agree with UnreadMentions (f.mentions).
+	{"InRoomsWhereUnread", func(t *testing.T, f *fixture) {
+		alice, bob := f.user("alice"), f.user("bob")
+		for _, r := range []string{"one", "two", "three"} {
+			f.createRoom(bob, r, false)
+			f.join(alice, r)
+		}
+		want := func(step string, w map[string]int64) {
+			t.Helper()
+			got := f.mentions(alice)
+			for _, r := range []string{"one", "two", "three"} {
+				if got[r] != w[r] {
+					t.Errorf("%s: alice's mentions %v, want %v", step, got, w)
+					return
+				}
+			}
+		}
+		want("nothing sent", nil)
+		m := f.send(bob, "one", "no mention")
+		want("one unread, no mention", nil)
+		f.send(bob, "two", "@alice look")
+		want("two rooms unread, a mention in one", map[string]int64{"two": 1})
+		if _, _, err := f.s.MarkRead(f.ctx, alice.ID, "one", m.Seq); err != nil {
+			t.Fatal(err)
+		}
+		want("one room unread, with its mention", map[string]int64{"two": 1})
+		f.send(bob, "three", "@alice and @room")
+		f.send(bob, "two", "@alice again")
+		want("two rooms unread, mentions in both", map[string]int64{"two": 2, "three": 1})
+	}},
 	{"CountedUntilRead", func(t *testing.T, f *fixture) {
 		alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
 		f.user("dave")

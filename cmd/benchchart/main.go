@@ -95,12 +95,15 @@ type Report struct {
 	ConnectsPerS float64 `json:"connects_per_s"`
 	WelcomesPerS float64 `json:"welcomes_per_s"`
 	CPUPerConnUS float64 `json:"server_cpu_per_connect_us"`
+	BenchPerConn float64 `json:"bench_cpu_per_connect_us"`
 	ReadyS       float64 `json:"ready_s"`
 	KiBPerConn   float64 `json:"kib_per_conn"`
 
-	WelcomedS float64 `json:"all_welcomed_s"`
-	CaughtUpS float64 `json:"all_caught_up_s"`
-	CatchUp   struct {
+	WelcomedS  float64 `json:"all_welcomed_s"`
+	ServerCPUS float64 `json:"server_cpu_s"`
+	BenchCPUS  float64 `json:"bench_cpu_s"`
+	CaughtUpS  float64 `json:"all_caught_up_s"`
+	CatchUp    struct {
 		P99 float64 `json:"p99_ms"`
 	} `json:"catch_up"`
 }
@@ -295,17 +298,18 @@ func writeMarkdown(w io.Writer, runs []Run) {
 		p("")
 		p("### idle connections")
 		p("")
-		p("| server | runs (ok) | connects/s | welcomes/s | server CPU µs per connect | all ready s | server RSS KiB per connection |")
-		p("|---|---|---|---|---|---|---|")
+		p("| server | runs (ok) | connects/s | welcomes/s | server CPU µs per connect | bench CPU µs per connect | all ready s | server RSS KiB per connection |")
+		p("|---|---|---|---|---|---|---|---|")
 		for _, s := range srv {
 			sr := filter(lr, func(r Run) bool { return r.Server == s })
 			if len(sr) == 0 {
 				continue
 			}
-			p("| %s | %s | %s | %s | %s | %s | %s |", s, okCount(sr),
+			p("| %s | %s | %s | %s | %s | %s | %s | %s |", s, okCount(sr),
 				cell(sr, 0, func(r *Report) float64 { return r.ConnectsPerS }),
 				cell(sr, 0, func(r *Report) float64 { return r.WelcomesPerS }),
 				cell(sr, 0, func(r *Report) float64 { return r.CPUPerConnUS }),
+				cell(sr, 0, func(r *Report) float64 { return r.BenchPerConn }),
 				cell(sr, 2, func(r *Report) float64 { return r.ReadyS }),
 				cell(sr, 1, func(r *Report) float64 { return r.KiBPerConn }))
 		}
@@ -314,12 +318,14 @@ func writeMarkdown(w io.Writer, runs []Run) {
 		p("")
 		p("### reconnect storm (chatd)")
 		p("")
-		p("| runs (ok) | all welcomed s | all caught up s | catch-up p99 ms |")
-		p("|---|---|---|---|")
-		p("| %s | %s | %s | %s |", okCount(lr),
+		p("| runs (ok) | all welcomed s | all caught up s | catch-up p99 ms | server CPU s | bench CPU s |")
+		p("|---|---|---|---|---|---|")
+		p("| %s | %s | %s | %s | %s | %s |", okCount(lr),
 			cell(lr, 2, func(r *Report) float64 { return r.WelcomedS }),
 			cell(lr, 2, func(r *Report) float64 { return r.CaughtUpS }),
-			cell(lr, 0, func(r *Report) float64 { return r.CatchUp.P99 }))
+			cell(lr, 0, func(r *Report) float64 { return r.CatchUp.P99 }),
+			cell(lr, 2, func(r *Report) float64 { return r.ServerCPUS }),
+			cell(lr, 2, func(r *Report) float64 { return r.BenchCPUS }))
 	}
 }
 

@@ -326,3 +326,31 @@ func TestReadersFlag(t *testing.T) {
 		t.Errorf("--readers threads: %v, want an error naming --readers", err)
 	}
 }
+
+// TestCPUMeterPerConnect: an idle run's CPU per connect, for the bench and
+// the server, counts from a process's very first tick: a server started
+// for the run (gorilla's, Centrifugo's) may have used none when the
+// connects begin, and its figure must still be reported.
+func TestCPUMeterPerConnect(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	m := startCPU(os.Getpid())
+	m.self, m.server = 0, 0 // as a process that had used no tick yet
+	deadline := time.Now().Add(20 * time.Second)
+	for cpuTime(os.Getpid()) < 50*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatal("no CPU time in 20 s of spinning")
+		}
+	}
+	var rep IdleReport
+	m.perConnect(&rep, 1000)
+	if rep.BenchCPUPerConnectUS < 45 || rep.ServerCPUPerConnectUS < 45 {
+		t.Errorf("per connect from a process's first tick: bench %.1f µs, server %.1f µs; want at least 50 each", rep.BenchCPUPerConnectUS, rep.ServerCPUPerConnectUS)
+	}
+	var none IdleReport
+	startCPU(0).perConnect(&none, 1000)
+	if none.ServerCPUPerConnectUS != 0 {
+		t.Errorf("without a server pid: server %.1f µs, want 0", none.ServerCPUPerConnectUS)
+	}
+}

@@ -39,6 +39,10 @@ type IdleReport struct {
 	// dial until every welcome, per connection: what a connect costs the
 	// server, whatever share of the cores it got.
 	ServerCPUPerConnectUS float64 `json:"server_cpu_per_connect_us,omitempty"`
+	// BenchCPUPerConnectUS is the same for the bench itself (its dials,
+	// handshakes and welcome decodes): on a machine the two share, what
+	// a connect costs is both.
+	BenchCPUPerConnectUS float64 `json:"bench_cpu_per_connect_us,omitempty"`
 
 	ConnErrors map[string]int64 `json:"connection_errors"`
 	Closes     map[string]int64 `json:"closes"`
@@ -57,6 +61,9 @@ func (r *IdleReport) WriteText(w io.Writer) {
 		r.ConnectSeconds, r.JoinSeconds, r.ReadySeconds, r.ConnectsPerS, r.HoldSeconds)
 	if r.WelcomesPerS > 0 {
 		p("welcome     %.0f welcomes/s  server CPU %.0f µs per connect", r.WelcomesPerS, r.ServerCPUPerConnectUS)
+	}
+	if r.BenchCPUPerConnectUS > 0 {
+		p("bench       CPU %.0f µs per connect", r.BenchCPUPerConnectUS)
 	}
 	if r.RSSAfterKiB > 0 {
 		p("memory      server VmRSS %d KiB before, %d KiB after: %.1f KiB per connection", r.RSSBeforeKiB, r.RSSAfterKiB, r.KiBPerConn)
@@ -92,12 +99,8 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 			return nil, err
 		}
 		rep.RSSBeforeKiB = vmRSS(cfg.ServerPID)
-		cpu0 := cpuTime(cfg.ServerPID)
-		b.connected = func() {
-			if cpu1 := cpuTime(cfg.ServerPID); cpu1 > 0 {
-				rep.ServerCPUPerConnectUS = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.Users)
-			}
-		}
+		m := startCPU(cfg.ServerPID)
+		b.connected = func() { m.perConnect(rep, cfg.Users) }
 		clients, err := b.connectJoin(ctx, load, tokens)
 		defer closeAll(clients)
 		if err != nil {
@@ -116,7 +119,9 @@ func RunIdle(ctx context.Context, cfg Config) (*IdleReport, error) {
 		cfg.Senders = 1 // nobody sends; one slot for the unused counters
 		pb := newPeerBench(cfg)
 		rep.RSSBeforeKiB = vmRSS(cfg.ServerPID)
+		m := startCPU(cfg.ServerPID)
 		conns, err := pb.connectAll(ctx, load, false)
+		m.perConnect(rep, cfg.Users)
 		defer closePeers(conns)
 		if err != nil {
 			return nil, err
@@ -176,29 +181,36 @@ func progressOf(cfg Config) io.Writer {
 // cpuTime returns the user and system CPU time of a local process from
 // /proc/PID/stat, 0 when pid is 0 or it cannot be read.
 func cpuTime(pid int) time.Duration {
+	d, _ := procCPU(pid)
+	return d
+}
+
+// procCPU is cpuTime, and whether it could be read: a process just
+// started may have used no clock tick yet.
+func procCPU(pid int) (time.Duration, bool) {
 	if pid <= 0 {
-		return 0
+		return 0, false
 	}
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command (field 2) is in parentheses and may hold spaces: count
 	// from the last ')'. utime and stime are fields 14 and 15.
 	i := strings.LastIndexByte(string(data), ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := strings.Fields(string(data[i+1:]))
 	if len(f) < 13 {
-		return 0
+		return 0, false
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0
+		return 0, false
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	return time.Duration(utime+stime) * time.Second / clockTicks, true
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat's times:
@@ -229,14 +241,32 @@ func vmRSS(pid int) int64 {
 // cpuMeter measures the CPU time the bench and the server spend over a
 // phase of a run.
 type cpuMeter struct {
-	pid          int
-	self, server time.Duration
+	pid              int
+	self, server     time.Duration
+	selfOK, serverOK bool // read at the start (a fresh process may be at 0)
 }
 
 // startCPU starts measuring; pid is the server's process (0: the bench
 // only).
 func startCPU(pid int) cpuMeter {
-	return cpuMeter{pid: pid, self: cpuTime(os.Getpid()), server: cpuTime(pid)}
+	m := cpuMeter{pid: pid}
+	m.self, m.selfOK = procCPU(os.Getpid())
+	m.server, m.serverOK = procCPU(pid)
+	return m
+}
+
+// perConnect writes the CPU time per connection since startCPU into rep.
+func (m cpuMeter) perConnect(rep *IdleReport, conns int) {
+	if conns <= 0 {
+		return
+	}
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(conns) }
+	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
+		rep.BenchCPUPerConnectUS = per(self - m.self)
+	}
+	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
+		rep.ServerCPUPerConnectUS = per(srv - m.server)
+	}
 }
 
 // report writes the CPU time per delivery since startCPU into rep.
@@ -245,12 +275,10 @@ func (m cpuMeter) report(rep *Report, deliveries int64) {
 		return
 	}
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(deliveries) }
-	if self := cpuTime(os.Getpid()); self > m.self && m.self > 0 {
+	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
 		rep.BenchCPUPerDelivery = per(self - m.self)
 	}
-	if m.pid > 0 {
-		if srv := cpuTime(m.pid); srv > m.server && m.server > 0 {
-			rep.ServerCPUPerDelivery = per(srv - m.server)
-		}
+	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
+		rep.ServerCPUPerDelivery = per(srv - m.server)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,11 @@ type StormReport struct {
 	HistoryPages    int64          `json:"history_pages"`
 	Fetched         int64          `json:"messages_fetched"`
 	DialRetries     int64          `json:"dial_retries"`
-	Gaps            int64          `json:"gaps"` // fetched pages that skipped a seq
+	// BenchCPUSeconds is the bench's own CPU time (user and system) from
+	// ready until every client caught up: the other half of the storm's
+	// cost on a machine the bench shares with the server.
+	BenchCPUSeconds float64 `json:"bench_cpu_s"`
+	Gaps            int64   `json:"gaps"` // fetched pages that skipped a seq
 	// HistoryErrors counts refused history requests by error code; each
 	// was asked again.
 	HistoryErrors map[string]int64 `json:"history_errors"`
@@ -63,7 +68,7 @@ func (r *StormReport) WriteText(w io.Writer) {
 	p("setup       connections %d  accounts %d  messages before restart %d  (register %.1fs connect %.1fs join %.1fs)",
 		r.Users, r.Accounts, r.Messages, r.RegisterSeconds, r.ConnectSeconds, r.JoinSeconds)
 	p("restart     down %.2fs", r.DownSeconds)
-	p("storm       all welcomed %.2fs  all caught up %.2fs  dial retries %d", r.WelcomedSeconds, r.CaughtUpSeconds, r.DialRetries)
+	p("storm       all welcomed %.2fs  all caught up %.2fs  dial retries %d  bench CPU %.2fs", r.WelcomedSeconds, r.CaughtUpSeconds, r.DialRetries, r.BenchCPUSeconds)
 	p("catch-up    p50 %.0fms  p90 %.0fms  p99 %.0fms  max %.0fms  pages %d  messages %d  gaps %d",
 		r.CatchUp.P50, r.CatchUp.P90, r.CatchUp.P99, r.CatchUp.Max, r.HistoryPages, r.Fetched, r.Gaps)
 	p("refusals    history %s", counts(r.HistoryErrors))
@@ -142,6 +147,7 @@ func RunStorm(ctx context.Context, cfg Config) (*StormReport, error) {
 	b.progressf("chatbench: storm: server ready after %.2fs; reconnecting %d clients\n", rep.DownSeconds, cfg.Users)
 
 	// The storm.
+	cpu0 := cpuTime(os.Getpid())
 	var catchUp Histogram
 	var lastWelcome, lastCaughtUp atomic.Int64
 	var pages, fetched, retries, gaps atomic.Int64
@@ -213,6 +219,9 @@ func RunStorm(ctx context.Context, cfg Config) (*StormReport, error) {
 		return nil
 	})
 	clients = again
+	if cpu1 := cpuTime(os.Getpid()); cpu0 > 0 && cpu1 > cpu0 {
+		rep.BenchCPUSeconds = (cpu1 - cpu0).Seconds()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("storm: %w (history refusals: %s)", err, counts(b.errCodes.Snapshot()))
 	}

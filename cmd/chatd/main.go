@@ -269,7 +269,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		defer stop()
 	}
-	ln, err := net.Listen("tcp", c.addr)
+	// No TCP keep-alive probes: a WebSocket has its heartbeat and an idle
+	// HTTP connection its IdleTimeout, and turning them on cost four
+	// setsockopt calls per accepted connection.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(ctx, "tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
