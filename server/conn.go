@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,6 +20,18 @@ const closeGrace = 2 * time.Second
 // slowConsumerGrace is how long a connection closed for not reading (1013)
 // may take to read what was already sent and the close frame.
 const slowConsumerGrace = 30 * time.Second
+
+// upgrader does the WebSocket handshake only: frames are read by
+// reader.go from the small buffer hijackWriter hands it (zero ReadBufferSize:
+// no buffer of gorilla's own) and written by the flushers (a pool: gorilla
+// never needs a write buffer of its own). Its response is written to the
+// wire, which holds it for the welcome's write.
+var upgrader = websocket.Upgrader{
+	WriteBufferPool:   &sync.Pool{},
+	EnableCompression: false,
+	// The Origin allowlist runs before the upgrade (originAllowed).
+	CheckOrigin: func(*http.Request) bool { return true },
+}
 
 // frameKind says how a broadcast counts and what a full queue does to it.
 type frameKind int

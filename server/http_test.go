@@ -709,7 +709,7 @@ func TestHTTPErrorsAreJSON(t *testing.T) {
 
 // TestWebSocketHandshakeWithWelcome: the handshake's response and the
 // welcome leave in one write, so a raw client's first read holds both
-// (with the old upgrader the 101 went out before the welcome was built).
+// (TestUpgradeResponseIsHeld checks the hold itself, deterministically).
 // Requests that are not a WebSocket handshake are refused as gorilla's
 // upgrader refused them.
 func TestWebSocketHandshakeWithWelcome(t *testing.T) {

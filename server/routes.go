@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/web"
@@ -141,24 +140,13 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	accept, herr := checkHandshake(r)
-	if herr != nil {
-		herr.refuse(w)
-		return
-	}
+	// gorilla/websocket does the handshake; its response is held by the
+	// wire and goes out with the welcome, in one write (hub.serve). The
+	// connection's frames are read and written by chatd's own reader and
+	// flushers (reader.go, flusher.go), so the upgrader's Conn is not kept.
 	hw := &hijackWriter{ResponseWriter: w}
-	nc, brw, err := hw.Hijack()
-	if err != nil {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
+	if _, err := upgrader.Upgrade(hw, r, nil); err != nil {
+		return // the upgrader has answered
 	}
-	if brw.Reader.Buffered() > 0 {
-		nc.Close() // the client sent data before the handshake was complete
-		return
-	}
-	nc.SetDeadline(time.Time{}) // the HTTP server's
-	// The response goes out with the welcome, in one write (upgrade.go);
-	// the connection's frames are read and written by chatd's own reader
-	// and flushers (reader.go, flusher.go).
-	s.hub.serve(newConn(s, hw.wire, id), switchingProtocols(accept))
+	s.hub.serve(newConn(s, hw.wire, id), hw.wire.takeHandshake())
 }

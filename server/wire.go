@@ -59,6 +59,14 @@ type wire struct {
 	// floor is a write deadline (Unix ns) no write may cut short: set by
 	// extend, while a blocked write may be in progress.
 	floor atomic.Int64
+
+	// hold says the upgrader's writes are kept in handshake, not written:
+	// the handshake's response then leaves with the welcome, in one write
+	// (a connect costs the server one write syscall instead of two, and
+	// the client one read). Both are the connecting goroutine's only,
+	// until takeHandshake.
+	hold      bool
+	handshake []byte
 }
 
 func newWire(nc net.Conn) *wire {
@@ -71,14 +79,26 @@ func newWire(nc net.Conn) *wire {
 	return w
 }
 
-// Write passes the handshake through; after it, gorilla's control frames
-// join the connection's queue.
+// Write keeps the handshake's response (hold) or passes it through; after
+// the handshake, gorilla's control frames join the connection's queue.
 func (w *wire) Write(p []byte) (int, error) {
 	if c := w.c.Load(); c != nil {
 		c.enqueueControl(p)
 		return len(p), nil
 	}
+	if w.hold {
+		w.handshake = append(w.handshake, p...)
+		return len(p), nil
+	}
 	return w.Conn.Write(p)
+}
+
+// takeHandshake ends hold and returns what the upgrader wrote meanwhile.
+func (w *wire) takeHandshake() []byte {
+	w.hold = false
+	p := w.handshake
+	w.handshake = nil
+	return p
 }
 
 // SetWriteDeadline is the flushers' business once attached: gorilla sets one
@@ -226,6 +246,7 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = newWire(nc)
+	h.wire.hold = true
 	h.wire.br = brw.Reader
 	if brw.Reader.Buffered() == 0 {
 		// Frames are read through this buffer for as long as the socket
