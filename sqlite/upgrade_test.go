@@ -14,33 +14,14 @@ import (
 // never invite again), and checks that migration 3 hands it to the member
 // who joined first and keeps the roles of the other rooms.
 func TestUpgradeHandsOverStaleOwners(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:2] {
-		if _, err := db.Exec(m.SQL); err != nil {
-			t.Fatalf("migration %s: %v", m.Name, err)
-		}
-	}
-	for _, q := range []string{
+	path := oldDatabase(t, 2,
 		`INSERT INTO users VALUES ('u_a', 'alice', 'alice', 'h', 0), ('u_b', 'bob', 'bob', 'h', 0), ('u_c', 'carol', 'carol', 'h', 0)`,
 		`INSERT INTO rooms (name, private, owner, last_seq, created_at) VALUES ('club', 1, 'u_a', 0, 0), ('lobby', 0, 'u_a', 0, 0)`,
 		// alice left club (the old LeaveRoom deleted her row only); carol joined before bob.
 		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ('club', 'u_c', 0, 10), ('club', 'u_b', 0, 20)`,
 		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ('lobby', 'u_a', 0, 5), ('lobby', 'u_b', 0, 6)`,
 		`PRAGMA user_version = 2`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -72,24 +53,7 @@ func TestUpgradeHandsOverStaleOwners(t *testing.T) {
 // migration 11 rebuilds the index without its size table and that search
 // finds what it found before, and edits afterwards.
 func TestUpgradeSearchWithoutDocsize(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ms) < 11 {
-		t.Fatalf("%d migrations, want migration 11", len(ms))
-	}
-	for _, m := range ms[:10] {
-		if _, err := db.Exec(m.SQL); err != nil {
-			t.Fatalf("migration %s: %v", m.Name, err)
-		}
-	}
-	for _, q := range []string{
+	path := oldDatabase(t, 10,
 		`INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES ('u_a', 'alice', 'alice', 'h', 0)`,
 		`INSERT INTO memberships (room, user_id, last_read_seq, joined_at) VALUES ('general', 'u_a', 0, 0)`,
 		`INSERT INTO messages (room, seq, id, user_id, text, sent_at) VALUES
@@ -101,12 +65,7 @@ func TestUpgradeSearchWithoutDocsize(t *testing.T) {
 		// The writer indexes its batches itself since migration 9.
 		`INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages`,
 		`PRAGMA user_version = 10`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	)
 
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -153,4 +112,34 @@ func TestUpgradeSearchWithoutDocsize(t *testing.T) {
 	if got := search("walrus"); len(got) != 2 || got[0] != 4 {
 		t.Errorf("Search(walrus) after an Append = %v, want [4 2]", got)
 	}
+}
+
+// oldDatabase makes a database file with the first n migrations only and
+// the rows queries insert: what an older release left behind.
+func oldDatabase(t *testing.T, n int, queries ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "chat.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) <= n {
+		t.Fatalf("%d migrations, want more than %d", len(ms), n)
+	}
+	for _, m := range ms[:n] {
+		if _, err := db.Exec(m.SQL); err != nil {
+			t.Fatalf("migration %s: %v", m.Name, err)
+		}
+	}
+	for _, q := range queries {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return path
 }
