@@ -226,7 +226,7 @@ func (centrifugoProto) parse(pc *peerConn, now time.Time, f []byte) {
 			}
 			pc.onAck(now, r.ID, code)
 		default: // {}: the server's ping
-			pc.writeFrame([]byte("{}"))
+			pc.writeFrames([][]byte{[]byte("{}")})
 		}
 	}
 }
@@ -520,8 +520,8 @@ func (pc *peerConn) onAck(now time.Time, id uint32, code string) {
 	pc.pb.acks[pc.idx].Add(1)
 }
 
-func (pc *peerConn) writeFrame(data []byte) error {
-	err := pc.ws.writeText(data)
+func (pc *peerConn) writeFrames(data [][]byte) error {
+	err := pc.ws.writeTexts(data)
 	if err != nil && !pc.closing.Load() {
 		pc.pb.connErrs.Add("write")
 	}
@@ -535,10 +535,36 @@ func (pc *peerConn) unacked() int {
 }
 
 // sendLoop publishes as the client's publisher index until stop closes or
-// --messages are sent.
+// --messages are sent. Unpaced, with acks (Centrifugo), the publishes that
+// are due at once go out in one write, as chatd's sends do (client.go):
+// the same bench for both. Without acks (gorilla) each goes out alone,
+// the TCP connection its only brake.
 func (pc *peerConn) sendLoop(stop <-chan struct{}, interval time.Duration, first time.Time, late *atomic.Int64) {
 	cfg := pc.pb.cfg
 	pad := strings.Repeat("x", cfg.Size)
+	var ids []uint32
+	var frames [][]byte
+	flush := func() bool {
+		if len(frames) == 0 {
+			return true
+		}
+		defer func() { ids, frames = ids[:0], frames[:0] }()
+		if err := pc.writeFrames(frames); err != nil {
+			if pc.pending != nil {
+				pc.mu.Lock()
+				for _, id := range ids {
+					if _, ok := pc.pending[id]; ok {
+						delete(pc.pending, id)
+						<-pc.slots
+					}
+				}
+				pc.mu.Unlock()
+			}
+			return false
+		}
+		pc.pb.sent[pc.idx].Add(int64(len(frames)))
+		return true
+	}
 	pace(stop, pc.done, pc.slots, interval, first, cfg.Messages, late, func(k int) bool {
 		sent := time.Now()
 		text := peerText(sent, pc.idx, k)
@@ -551,20 +577,14 @@ func (pc *peerConn) sendLoop(stop <-chan struct{}, interval time.Duration, first
 			pc.pending[id] = sent
 			pc.mu.Unlock()
 		}
-		if err := pc.writeFrame(pc.pb.proto.publish(id, cfg.Channel, text)); err != nil {
-			if pc.pending != nil {
-				pc.mu.Lock()
-				if _, ok := pc.pending[id]; ok {
-					delete(pc.pending, id)
-					<-pc.slots
-				}
-				pc.mu.Unlock()
-			}
-			return false
+		ids = append(ids, id)
+		frames = append(frames, pc.pb.proto.publish(id, cfg.Channel, text))
+		if interval == 0 && pc.slots != nil && len(pc.slots) < cap(pc.slots) && (cfg.Messages == 0 || k < cfg.Messages) {
+			return true // the next publish is due at once: it goes with this one
 		}
-		pc.pb.sent[pc.idx].Add(1)
-		return true
+		return flush()
 	})
+	flush()
 }
 
 // peerText is the start of a bench text: magic, send time, publisher,
