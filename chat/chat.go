@@ -61,6 +61,25 @@ type Room struct {
 	Hidden bool `json:"-"`
 }
 
+// MentionScope says which of rooms can have unread mentions, for a store
+// that counts them with the rooms: a mention counts only among the unread
+// messages (the same messages: after the read marker, not deleted, not the
+// user's own), so a room with nothing unread has none. ok is false when no
+// room can (most connects: nothing to count, no statement to run); room is
+// the one room that can, or "" for several.
+func MentionScope(rooms []Room) (room string, ok bool) {
+	for i := range rooms {
+		if rooms[i].Unread == 0 {
+			continue
+		}
+		if ok {
+			return "", true
+		}
+		room, ok = rooms[i].Name, true
+	}
+	return room, ok
+}
+
 // MarshalJSON writes last_activity as Message writes sent_at.
 func (r Room) MarshalJSON() ([]byte, error) {
 	return r.AppendJSON(nil), nil

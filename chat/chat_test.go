@@ -132,3 +132,22 @@ func TestNewMessageID(t *testing.T) {
 		prev = next
 	}
 }
+
+func TestMentionScope(t *testing.T) {
+	r := func(name string, unread int64) Room { return Room{Name: name, Unread: unread} }
+	for _, tc := range []struct {
+		rooms []Room
+		room  string
+		ok    bool
+	}{
+		{nil, "", false},
+		{[]Room{r("a", 0), r("b", 0)}, "", false},
+		{[]Room{r("a", 0), r("b", 3)}, "b", true},
+		{[]Room{r("a", 1), r("b", 3)}, "", true},
+	} {
+		room, ok := MentionScope(tc.rooms)
+		if room != tc.room || ok != tc.ok {
+			t.Errorf("MentionScope(%v) = %q, %v; want %q, %v", tc.rooms, room, ok, tc.room, tc.ok)
+		}
+	}
+}

@@ -335,7 +335,7 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 			return err
 		}
 		// The mention counts in the same call: the welcome needs both.
-		room, ok := mentionScope(rooms)
+		room, ok := chat.MentionScope(rooms)
 		if !ok {
 			return nil
 		}
@@ -349,25 +349,6 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 		return nil
 	})
 	return rooms, err
-}
-
-// mentionScope says which of rooms can have unread mentions: a mention
-// counts only among the unread messages (the same messages: after the
-// read marker, not deleted, not the user's own), so a room with nothing
-// unread has none. ok is false when no room can (most connects: nothing
-// to count, no statement to run); room is the one room that can, or ""
-// for several.
-func mentionScope(rooms []chat.Room) (room string, ok bool) {
-	for i := range rooms {
-		if rooms[i].Unread == 0 {
-			continue
-		}
-		if ok {
-			return "", true
-		}
-		room, ok = rooms[i].Name, true
-	}
-	return room, ok
 }
 
 // PublicRooms returns up to limit public rooms userID is not in, sorted by
