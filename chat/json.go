@@ -72,13 +72,14 @@ func (m Message) marshalSlow() []byte {
 	return b
 }
 
-// AppendJSON appends r's JSON, the bytes marshalSlow gives, to b: every
+// AppendJSON appends r's JSON (encoding/json's bytes for Room before it had
+// MarshalJSON, last_activity as Message writes sent_at) to b: every
 // connect's welcome writes each of the user's rooms, and encoding/json's
 // reflection (and its second pass over what a MarshalJSON returns) was
 // most of the welcome's encoding.
 func (r Room) AppendJSON(b []byte) []byte {
-	// The order is encoding/json's for marshalSlow's struct: the fields
-	// of the embedded Room, then the time that shadows its own.
+	// The order is encoding/json's for a struct embedding Room and a
+	// last_activity that shadows its own (roomByReflection in the tests).
 	b = append(b, `{"name":`...)
 	b = AppendJSONString(b, r.Name)
 	b = append(b, `,"private":`...)
@@ -113,24 +114,6 @@ func (r Room) AppendJSON(b []byte) []byte {
 	b = append(b, `,"last_activity":"`...)
 	b = r.LastActivity.UTC().AppendFormat(b, timeLayout)
 	return append(b, `"}`...)
-}
-
-// marshalSlow is Room's MarshalJSON by reflection.
-func (r Room) marshalSlow() []byte {
-	type plain Room // no MarshalJSON: no recursion
-	out := struct {
-		plain
-		LastActivity *string `json:"last_activity"`
-	}{plain: plain(r)}
-	if r.LastActivity != nil {
-		t := r.LastActivity.UTC().Format(timeLayout)
-		out.LastActivity = &t
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		panic(err) // plain data
-	}
-	return b
 }
 
 const hexDigits = "0123456789abcdef"
