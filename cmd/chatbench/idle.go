@@ -257,28 +257,26 @@ func startCPU(pid int) cpuMeter {
 
 // perConnect writes the CPU time per connection since startCPU into rep.
 func (m cpuMeter) perConnect(rep *IdleReport, conns int) {
-	if conns <= 0 {
-		return
-	}
-	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(conns) }
-	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
-		rep.BenchCPUPerConnectUS = per(self - m.self)
-	}
-	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
-		rep.ServerCPUPerConnectUS = per(srv - m.server)
-	}
+	rep.BenchCPUPerConnectUS, rep.ServerCPUPerConnectUS = m.per(int64(conns))
 }
 
 // report writes the CPU time per delivery since startCPU into rep.
 func (m cpuMeter) report(rep *Report, deliveries int64) {
-	if deliveries <= 0 {
-		return
+	rep.BenchCPUPerDelivery, rep.ServerCPUPerDelivery = m.per(deliveries)
+}
+
+// per is the bench's and the server's CPU time, in µs, per one of ops
+// operations since startCPU; 0 for a process whose time is not known.
+func (m cpuMeter) per(ops int64) (bench, server float64) {
+	if ops <= 0 {
+		return 0, 0
 	}
-	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(deliveries) }
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(ops) }
 	if self, ok := procCPU(os.Getpid()); ok && m.selfOK && self > m.self {
-		rep.BenchCPUPerDelivery = per(self - m.self)
+		bench = per(self - m.self)
 	}
 	if srv, ok := procCPU(m.pid); ok && m.serverOK && srv > m.server {
-		rep.ServerCPUPerDelivery = per(srv - m.server)
+		server = per(srv - m.server)
 	}
+	return bench, server
 }
