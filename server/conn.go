@@ -527,7 +527,7 @@ func (h *hub) serve(c *conn, head []byte) {
 		if err != nil {
 			panic(err) // a bug, as in frame: the limits are the server's own
 		}
-		c.start(head, protocol.AppendFrame(make([]byte, 0, len(p)+32), protocol.TypeWelcome, "", p))
+		c.start(head, frame(protocol.TypeWelcome, "", encoded(p)))
 	}
 	c.flush()
 	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing

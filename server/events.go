@@ -51,8 +51,15 @@ type busEvent struct {
 	Frame   json.RawMessage `json:"f,omitempty"`
 }
 
+// encoded is a payload that is JSON already (written by hand for speed):
+// frame puts it in the envelope as it is.
+type encoded []byte
+
 // frame encodes a server event; the payload types are ours, so it cannot fail.
 func frame(typ, id string, payload any) []byte {
+	if p, ok := payload.(encoded); ok {
+		return protocol.AppendFrame(make([]byte, 0, len(p)+len(typ)+len(id)+32), typ, id, p)
+	}
 	b, err := protocol.Encode(typ, id, payload)
 	if err != nil {
 		panic(err) // a bug: every payload here is a plain struct

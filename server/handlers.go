@@ -109,10 +109,6 @@ func (c *conn) reply(env protocol.Envelope, ack any, err error) {
 	case env.ID == "":
 	case ack == acked{}:
 	default:
-		if p, ok := ack.(encodedAck); ok {
-			c.enqueueBytes(protocol.AppendFrame(make([]byte, 0, len(p)+len(env.ID)+32), protocol.TypeAck, env.ID, p))
-			return
-		}
 		c.enqueueBytes(frame(protocol.TypeAck, env.ID, ack))
 	}
 }
@@ -440,11 +436,8 @@ func (req *request) history() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodedAck(payload), nil
+	return encoded(payload), nil
 }
-
-// encodedAck is an ack whose payload is encoded already.
-type encodedAck []byte
 
 func (req *request) listRooms() (any, error) {
 	c := req.c
