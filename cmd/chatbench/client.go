@@ -275,11 +275,6 @@ func (c *client) write(env protocol.Envelope) error {
 	if err != nil {
 		return err
 	}
-	return c.writeRaw(data)
-}
-
-// writeRaw sends one frame encoded already.
-func (c *client) writeRaw(data []byte) error {
 	if err := c.ws.writeText(data); err != nil {
 		if !c.closing.Load() {
 			c.b.connErrs.Add("write")

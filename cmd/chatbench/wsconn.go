@@ -291,23 +291,19 @@ func (c *wsConn) writeClose(code int, text string) error {
 }
 
 // writeFrame sends one final frame, masked as a client's must be.
-func (c *wsConn) writeFrame(op ws.OpCode, p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wbuf = appendFrame(c.wbuf[:0], op, p)
-	c.nc.SetWriteDeadline(time.Now().Add(writeWait))
-	_, err := c.nc.Write(c.wbuf)
-	return err
-}
+func (c *wsConn) writeFrame(op ws.OpCode, p []byte) error { return c.writeFrames(op, p) }
 
 // writeTexts sends a text message for each of ps in one write, as a
 // client with several messages to send at once would.
-func (c *wsConn) writeTexts(ps [][]byte) error {
+func (c *wsConn) writeTexts(ps [][]byte) error { return c.writeFrames(ws.OpText, ps...) }
+
+// writeFrames sends a final frame of op for each of ps, in one write.
+func (c *wsConn) writeFrames(op ws.OpCode, ps ...[]byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	b := c.wbuf[:0]
 	for _, p := range ps {
-		b = appendFrame(b, ws.OpText, p)
+		b = appendFrame(b, op, p)
 	}
 	c.wbuf = b
 	c.nc.SetWriteDeadline(time.Now().Add(writeWait))
