@@ -354,3 +354,33 @@ func TestCPUMeterPerConnect(t *testing.T) {
 		t.Errorf("without a server pid: server %.1f µs, want 0", none.ServerCPUPerConnectUS)
 	}
 }
+
+// TestNextDueNow: a sender holds a send back, to write it with the next,
+// only when the next is due at once.
+func TestNextDueNow(t *testing.T) {
+	withFree := func(free int) chan struct{} {
+		slots := make(chan struct{}, 4)
+		for range 4 - free {
+			slots <- struct{}{}
+		}
+		return slots
+	}
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		slots    chan struct{}
+		limit, k int
+		want     bool
+	}{
+		{"unpaced, a slot free", 0, withFree(1), 0, 7, true},
+		{"unpaced, before the limit", 0, withFree(3), 10, 9, true},
+		{"the last of the limit", 0, withFree(3), 10, 10, false},
+		{"no slot free", 0, withFree(0), 0, 7, false},
+		{"paced", time.Millisecond, withFree(3), 0, 7, false},
+		{"no acks (gorilla)", 0, nil, 0, 7, false},
+	} {
+		if got := nextDueNow(tc.interval, tc.slots, tc.limit, tc.k); got != tc.want {
+			t.Errorf("%s: nextDueNow = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

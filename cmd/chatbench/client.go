@@ -661,8 +661,8 @@ func (c *client) sendLoop(stop <-chan struct{}, interval time.Duration, first ti
 		c.mu.Lock()
 		c.pending[id] = sent // before the write: the ack may come at once
 		c.mu.Unlock()
-		if interval == 0 && len(c.slots) < cap(c.slots) && (limit == 0 || k < limit) {
-			return true // the next send is due at once: it goes with this one
+		if nextDueNow(interval, c.slots, limit, k) {
+			return true // it goes with this one
 		}
 		return c.flush(&s)
 	})
@@ -709,6 +709,14 @@ func (c *client) flush(s *sends) bool {
 	}
 	c.b.sent.Add(int64(n))
 	return true
+}
+
+// nextDueNow reports whether, after send k of pace, the next one is due at
+// once: unpaced (interval 0), with acks (slots) and a slot free, and not
+// past limit (> 0). A sender then holds send k back to write both
+// together.
+func nextDueNow(interval time.Duration, slots chan struct{}, limit, k int) bool {
+	return interval == 0 && slots != nil && len(slots) < cap(slots) && (limit == 0 || k < limit)
 }
 
 // pace calls send(k) for k = 1, 2, ... until stop or done closes, limit

@@ -579,8 +579,8 @@ func (pc *peerConn) sendLoop(stop <-chan struct{}, interval time.Duration, first
 		}
 		ids = append(ids, id)
 		frames = append(frames, pc.pb.proto.publish(id, cfg.Channel, text))
-		if interval == 0 && pc.slots != nil && len(pc.slots) < cap(pc.slots) && (cfg.Messages == 0 || k < cfg.Messages) {
-			return true // the next publish is due at once: it goes with this one
+		if nextDueNow(interval, pc.slots, cfg.Messages, k) {
+			return true // it goes with this one
 		}
 		return flush()
 	})
