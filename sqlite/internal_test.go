@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"modernc.org/sqlite"
-
 	"github.com/chatd/chatd/chat"
+	"modernc.org/sqlite"
 )
 
 // TestPragmas checks the per-connection settings that durability and
@@ -45,6 +44,24 @@ func TestPragmas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = s.lookup(t.Context(), "pragmas", func(c *direct) error {
+		for _, p := range []struct {
+			pragma string
+			want   int64
+		}{{"foreign_keys", 1}, {"busy_timeout", busyTimeout.Milliseconds()}, {"query_only", 1}} {
+			var got int64
+			if err := one(c, "PRAGMA "+p.pragma, nil, &got); err != nil {
+				t.Fatalf("direct PRAGMA %s: %v", p.pragma, err)
+			}
+			if got != p.want {
+				t.Errorf("direct read connection: PRAGMA %s = %d, want %d", p.pragma, got, p.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := s.write.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("write pool MaxOpenConnections = %d, want 1", got)
 	}
@@ -69,9 +86,17 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("Rooms with an expired context: %v, want ErrUnavailable wrapping DeadlineExceeded", err)
 	}
 
+	// A failure of the database on a direct connection (openDirect), whose
+	// errors are zombiezen's: a write on a query_only connection fails with
+	// SQLITE_READONLY.
+	err = s.lookup(t.Context(), "write", func(c *direct) error { return exec(c, `DELETE FROM sessions`) })
+	if !errors.Is(err, chat.ErrUnavailable) || !strings.Contains(err.Error(), "readonly") {
+		t.Errorf("write on a direct read connection: %v, want ErrUnavailable with the cause", err)
+	}
+
 	// The connections closed under the store, as if the database went away.
-	for _, c := range s.reads.conns {
-		c.Close()
+	for _, rc := range s.reads.conns {
+		rc.conn.Close()
 	}
 	s.read.Close()
 	s.w.close()

@@ -27,7 +27,7 @@ const maxReaderStmts = 64
 type readers struct {
 	jobs  chan *readJob
 	wg    sync.WaitGroup
-	conns []*sql.Conn // one per reader
+	conns []*readConn // one per reader
 
 	mu   sync.Mutex // guards errs
 	errs []error    // closing the connections
@@ -37,28 +37,37 @@ type readers struct {
 // done is closed after.
 type readJob struct {
 	ctx  context.Context
-	fn   func(q querier) error
+	fn   func(rc *readConn) error
 	err  error
 	done chan struct{}
 }
 
-// startReaders takes n connections from db and starts a reader on each.
-func startReaders(ctx context.Context, db *sql.DB, n int) (*readers, error) {
+// startReaders takes n connections from db, opens n direct ones to uri
+// (openDirect), and starts a reader on each pair.
+func startReaders(ctx context.Context, db *sql.DB, uri string, n int) (*readers, error) {
 	rs := &readers{jobs: make(chan *readJob, 4*n)}
-	conns := make([]*sql.Conn, 0, n)
+	rcs := make([]*readConn, 0, n)
 	for range n {
 		c, err := db.Conn(ctx)
 		if err != nil {
-			for _, c := range conns {
-				c.Close()
+			for _, rc := range rcs {
+				rc.close()
 			}
 			return nil, err
 		}
-		conns = append(conns, c)
+		d, err := openDirect(uri)
+		if err != nil {
+			c.Close()
+			for _, rc := range rcs {
+				rc.close()
+			}
+			return nil, err
+		}
+		rcs = append(rcs, &readConn{conn: c, stmts: make(map[string]*sql.Stmt), direct: d})
 	}
-	rs.conns = conns
-	for _, c := range conns {
-		rs.wg.Go(func() { rs.run(db, &readConn{conn: c, stmts: make(map[string]*sql.Stmt)}) })
+	rs.conns = rcs
+	for _, rc := range rcs {
+		rs.wg.Go(func() { rs.run(db, rc) })
 	}
 	return rs, nil
 }
@@ -66,7 +75,7 @@ func startReaders(ctx context.Context, db *sql.DB, n int) (*readers, error) {
 // do runs fn on a reader and returns its error. It waits for fn even when
 // ctx ends meanwhile (fn's queries end with ctx), since fn writes the
 // caller's variables.
-func (rs *readers) do(ctx context.Context, fn func(q querier) error) error {
+func (rs *readers) do(ctx context.Context, fn func(rc *readConn) error) error {
 	j := &readJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
 	case rs.jobs <- j: // the queue has room: ctx.Done would make a channel for nothing
@@ -118,10 +127,13 @@ func (rs *readers) run(db *sql.DB, rc *readConn) {
 	}
 }
 
-// readConn is one reader's connection, with its queries prepared once.
+// readConn is one reader's connections, with their queries prepared once:
+// one through database/sql for most reads, and a direct one (openDirect)
+// for the short reads of the connect path (Store.lookup).
 type readConn struct {
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
+	conn   *sql.Conn
+	stmts  map[string]*sql.Stmt
+	direct *direct
 }
 
 var _ querier = (*readConn)(nil)
@@ -165,11 +177,12 @@ func (rc *readConn) QueryRowContext(ctx context.Context, query string, args ...a
 	return rc.conn.QueryRowContext(ctx, query, args...)
 }
 
-// renew replaces a broken connection with a new one from db, as the pool
-// would have. The old one goes first, giving its slot back; without a new
-// one the reader keeps the closed one, whose next read fails and renews.
+// renew replaces a broken database/sql connection with a new one from db,
+// as the pool would have. The old one goes first, giving its slot back;
+// without a new one the reader keeps the closed one, whose next read fails
+// and renews. (The direct connection has no pool to break it: it stays.)
 func (rc *readConn) renew(db *sql.DB) {
-	rc.close()
+	rc.closeConn()
 	rc.stmts = make(map[string]*sql.Stmt)
 	ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
 	defer cancel()
@@ -179,6 +192,11 @@ func (rc *readConn) renew(db *sql.DB) {
 }
 
 func (rc *readConn) close() error {
+	return errors.Join(rc.closeConn(), rc.direct.close())
+}
+
+// closeConn closes the database/sql connection and its statements.
+func (rc *readConn) closeConn() error {
 	var errs []error
 	for _, st := range rc.stmts {
 		errs = append(errs, st.Close())

@@ -7,6 +7,8 @@ import (
 
 	sqlite3 "modernc.org/sqlite/lib"
 
+	zz "zombiezen.com/go/sqlite"
+
 	"github.com/chatd/chatd/chat"
 )
 
@@ -322,16 +324,17 @@ func (s *Store) OpenDM(ctx context.Context, userID, username string) (room chat.
 // Rooms returns the rooms userID is a member of, sorted by name.
 func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 	var rooms []chat.Room
-	err := s.view(ctx, "rooms", func(q querier) error {
-		ctx := short(ctx) // one user's memberships
-		rows, err := q.QueryContext(ctx,
-			`SELECT `+roomColumns+`
+	// One user's memberships: a short read (lookup).
+	err := s.lookup(ctx, "rooms", func(c *direct) error {
+		rooms = []chat.Room{}
+		err := each(c, `SELECT `+roomColumns+`
 			 FROM memberships m JOIN rooms r ON r.name = m.room
-			 WHERE m.user_id = ? ORDER BY r.name`, userID)
-		if err != nil {
+			 WHERE m.user_id = ?1 ORDER BY r.name`, []any{userID}, func(st *zz.Stmt) error {
+			r, err := scanRoom(row{st})
+			rooms = append(rooms, r)
 			return err
-		}
-		if rooms, err = scanRooms(rows); err != nil || len(rooms) == 0 {
+		})
+		if err != nil || len(rooms) == 0 {
 			return err
 		}
 		// The mention counts in the same call: the welcome needs both.
@@ -340,7 +343,7 @@ func (s *Store) Rooms(ctx context.Context, userID string) ([]chat.Room, error) {
 			return nil
 		}
 		mentions := make(map[string]int64)
-		if err := unreadMentions(ctx, q, userID, room, mentions); err != nil {
+		if err := unreadMentions(c, userID, room, mentions); err != nil {
 			return err
 		}
 		for i := range rooms {

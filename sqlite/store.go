@@ -5,7 +5,9 @@
 // transaction is on disk before the call returns. All writes go through one
 // connection (SQLite has a single writer anyway; queueing in database/sql is
 // fairer than retrying on SQLITE_BUSY), and reads use a separate pool that
-// WAL lets run alongside the writer.
+// WAL lets run alongside the writer. The short reads of the connect path
+// (SessionUser, Rooms) skip database/sql: they run on direct connections
+// through zombiezen.com/go/sqlite, the same library underneath (direct.go).
 package sqlite
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+	zz "zombiezen.com/go/sqlite"
 
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/internal/storecall"
@@ -92,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	reads, err := startReaders(ctx, read, n)
+	reads, err := startReaders(ctx, read, uri, n)
 	if err != nil {
 		read.Close()
 		write.Close()
@@ -166,7 +169,19 @@ func (s *Store) view(ctx context.Context, op string, fn func(q querier) error) e
 		return err
 	}
 	defer s.gate.Exit()
-	return mapErr(op, ended(ctx, s.reads.do(ctx, fn)))
+	return mapErr(op, ended(ctx, s.reads.do(ctx, func(rc *readConn) error { return fn(rc) })))
+}
+
+// lookup runs fn on a reader's direct connection (openDirect), for the
+// short reads of the connect and send paths (see short): ctx bounds the
+// wait for a reader, not fn's statements, which run to the end. op names
+// the operation in errors.
+func (s *Store) lookup(ctx context.Context, op string, fn func(c *direct) error) error {
+	if err := s.gate.Enter(); err != nil {
+		return err
+	}
+	defer s.gate.Exit()
+	return mapErr(op, ended(ctx, s.reads.do(ctx, func(rc *readConn) error { return fn(rc.direct) })))
 }
 
 // ended gives err the error of ctx if ctx ended: the driver interrupts a
@@ -193,17 +208,28 @@ func unavailable(err error) bool {
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
-			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT,
-			sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
-			sqlite3.SQLITE_NOTADB:
-			return true
-		}
-		return false
+		return unavailableCode(se.Code())
+	}
+	if code := zz.ErrCode(err); code != zz.ResultError {
+		// The direct connections' errors (openDirect), whose codes are
+		// SQLite's as well.
+		return unavailableCode(int(code))
 	}
 	// database/sql does not export its "database is closed" error.
 	return strings.Contains(err.Error(), "sql: database is closed")
+}
+
+// unavailableCode reports whether an SQLite result code (primary or
+// extended) is a failure of the database itself.
+func unavailableCode(code int) bool {
+	switch code & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM,
+		sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+		sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
 }
 
 // isConstraint reports whether err is the SQLite constraint violation code

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	zz "zombiezen.com/go/sqlite"
+
 	"github.com/chatd/chatd/chat"
 )
 
@@ -226,8 +228,9 @@ func (j jsonStrings) Scan(src any) error {
 // UnreadMentions counts each room's unread messages that mention userID.
 func (s *Store) UnreadMentions(ctx context.Context, userID, room string) (map[string]int64, error) {
 	counts := map[string]int64{}
-	err := s.view(ctx, "unread mentions", func(q querier) error {
-		return unreadMentions(ctx, q, userID, room, counts)
+	// One user's memberships, as for Rooms: a short read.
+	err := s.lookup(ctx, "unread mentions", func(c *direct) error {
+		return unreadMentions(c, userID, room, counts)
 	})
 	if err != nil {
 		return nil, err
@@ -237,29 +240,17 @@ func (s *Store) UnreadMentions(ctx context.Context, userID, room string) (map[st
 
 // unreadMentions adds to counts, for each room of userID (or only room if
 // not ""), how many of its unread messages mention them.
-func unreadMentions(ctx context.Context, q querier, userID, room string, counts map[string]int64) error {
-	rows, err := q.QueryContext(ctx, `SELECT ms.room, count(*)
+func unreadMentions(c *direct, userID, room string, counts map[string]int64) error {
+	return each(c, `SELECT ms.room, count(*)
 		FROM memberships ms JOIN messages g ON g.room = ms.room AND g.seq > ms.last_read_seq
 		WHERE ms.user_id = ?1 AND (?2 = '' OR ms.room = ?2)
 			AND (g.mentions IS NOT NULL OR g.mention_room = 1)
 			AND g.deleted = 0 AND g.user_id <> ?1
 			AND (g.mention_room = 1 OR instr(g.mentions, ' ' || ?1 || ' ') > 0)
-		GROUP BY ms.room`, userID, room)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			name string
-			n    int64
-		)
-		if err := rows.Scan(&name, &n); err != nil {
-			return err
-		}
-		counts[name] = n
-	}
-	return rows.Err()
+		GROUP BY ms.room`, []any{userID, room}, func(st *zz.Stmt) error {
+		counts[st.ColumnText(0)] = st.ColumnInt64(1)
+		return nil
+	})
 }
 
 // Search finds messages with every word of q.Text in the rooms userID is

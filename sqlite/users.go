@@ -137,11 +137,10 @@ func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
 // tokenHash, if it has not expired at now.
 func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (chat.User, error) {
 	var u chat.User
-	err := s.view(ctx, "session user", func(q querier) error {
-		err := q.QueryRowContext(short(ctx),
-			`SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
-			 WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`,
-			tokenHash, toMillis(now)).Scan(&u.ID, &u.Username)
+	err := s.lookup(ctx, "session user", func(c *direct) error {
+		err := one(c, `SELECT u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
+			 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0`,
+			[]any{tokenHash, toMillis(now)}, &u.ID, &u.Username)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoSession
 		}
