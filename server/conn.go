@@ -411,12 +411,16 @@ func (c *conn) finishLocked(grace time.Duration) {
 }
 
 // The lists of frames in out are pooled, so that an idle connection holds
-// none.
-var segPool sync.Pool
+// none. A sync.Pool holds pointers: the boxes a list travels in are
+// pooled too (emptySegs), or every put would allocate one, once per write.
+var segPool, emptySegs sync.Pool
 
 func getSegs() [][]byte {
-	if s, ok := segPool.Get().(*[][]byte); ok {
-		return *s
+	if p, ok := segPool.Get().(*[][]byte); ok {
+		s := *p
+		*p = nil
+		emptySegs.Put(p)
+		return s
 	}
 	return make([][]byte, 0, 16)
 }
@@ -427,8 +431,12 @@ func putSegs(s [][]byte) {
 		return
 	}
 	clear(s)
-	s = s[:0]
-	segPool.Put(&s)
+	p, ok := emptySegs.Get().(*[][]byte)
+	if !ok {
+		p = new([][]byte)
+	}
+	*p = s[:0]
+	segPool.Put(p)
 }
 
 // drain makes the reader stop after the request in hand, whose reply is

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -120,66 +121,92 @@ func (w *wire) tryWrite(segs [][]byte) (int, error) {
 	if w.raw == nil {
 		return 0, errWouldBlock // only a blocking write can do it
 	}
-	n := 0
-	var werr error
-	err := w.raw.Write(func(fd uintptr) bool {
-		var iov [maxIovecs]syscall.Iovec
-		i, off := 0, 0 // the next byte to write: segs[i][off]
-		for i < len(segs) && werr == nil {
-			k, want := 0, 0
-			for j := i; j < len(segs) && k < len(iov); j++ {
-				p := segs[j]
-				if j == i {
-					p = p[off:]
-				}
-				if len(p) == 0 {
-					continue
-				}
-				iov[k].Base = &p[0]
-				iov[k].SetLen(len(p))
-				k++
-				want += len(p)
-			}
-			if k == 0 {
-				break
-			}
-			m, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
-			switch {
-			case errno == syscall.EINTR:
-				continue
-			case errno == syscall.EAGAIN:
-				werr = errWouldBlock
-				continue
-			case errno != 0:
-				werr = errno
-				continue
-			case m == 0:
-				werr = errWouldBlock
-				continue
-			}
-			n += int(m)
-			for left := int(m); left > 0; {
-				if rest := len(segs[i]) - off; left >= rest {
-					left -= rest
-					i, off = i+1, 0
-				} else {
-					off += left
-					left = 0
-				}
-			}
-			for i < len(segs) && off == len(segs[i]) { // empty frames
-				i, off = i+1, 0
-			}
-			if int(m) < want {
-				werr = errWouldBlock // the socket's buffer is full
-			}
-		}
-		return true // done either way: never park in the poller here
-	})
+	rw := rawWriters.Get().(*rawWriter)
+	rw.segs = segs
+	err := w.raw.Write(rw.fn)
+	n, werr := rw.n, rw.err
+	rw.segs, rw.n, rw.err = nil, 0, nil
+	rawWriters.Put(rw)
 	if err != nil {
 		return n, err
 	}
 	return n, werr
+}
+
+// rawWriter is one tryWrite's state and the function RawConn.Write calls
+// with the descriptor. A closure over tryWrite's variables would be
+// allocated on every write (RawConn.Write keeps its argument), and at a
+// thousand connections written every round that was most of the server's
+// garbage under fan-out; these are pooled, their function bound once.
+type rawWriter struct {
+	segs [][]byte
+	n    int   // bytes written
+	err  error // errWouldBlock when the kernel took only part
+	fn   func(fd uintptr) bool
+}
+
+var rawWriters = sync.Pool{New: func() any {
+	rw := &rawWriter{}
+	rw.fn = rw.write
+	return rw
+}}
+
+// write writes rw.segs to fd with writev until done or the kernel takes
+// no more.
+func (rw *rawWriter) write(fd uintptr) bool {
+	segs := rw.segs
+	var iov [maxIovecs]syscall.Iovec
+	i, off := 0, 0 // the next byte to write: segs[i][off]
+	for i < len(segs) && rw.err == nil {
+		k, want := 0, 0
+		for j := i; j < len(segs) && k < len(iov); j++ {
+			p := segs[j]
+			if j == i {
+				p = p[off:]
+			}
+			if len(p) == 0 {
+				continue
+			}
+			iov[k].Base = &p[0]
+			iov[k].SetLen(len(p))
+			k++
+			want += len(p)
+		}
+		if k == 0 {
+			break
+		}
+		m, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			rw.err = errWouldBlock
+			continue
+		case errno != 0:
+			rw.err = errno
+			continue
+		case m == 0:
+			rw.err = errWouldBlock
+			continue
+		}
+		rw.n += int(m)
+		for left := int(m); left > 0; {
+			if rest := len(segs[i]) - off; left >= rest {
+				left -= rest
+				i, off = i+1, 0
+			} else {
+				off += left
+				left = 0
+			}
+		}
+		for i < len(segs) && off == len(segs[i]) { // empty frames
+			i, off = i+1, 0
+		}
+		if int(m) < want {
+			rw.err = errWouldBlock // the socket's buffer is full
+		}
+	}
+	return true // done either way: never park in the poller here
 }
 
 // maxIovecs is how many frames one writev takes; the kernel takes at most
