@@ -188,7 +188,7 @@ func TestListenerCloseEndsReads(t *testing.T) {
 	}
 	defer nc.Close()
 	io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\n") // and no more
-	time.Sleep(50 * time.Millisecond)                      // let it be read
+	time.Sleep(50 * time.Millisecond)                     // let it be read
 	l.Close()
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if n, err := nc.Read(make([]byte, 1)); err == nil || isTimeout(err) {
