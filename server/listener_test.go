@@ -204,3 +204,26 @@ func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
 }
+
+// TestListenerHeaderTimeout: a WebSocket request whose header never ends
+// is closed, unanswered, once the header timeout has passed, as net/http
+// closes one under ReadHeaderTimeout.
+func TestListenerHeaderTimeout(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := srv.Srv.Listener(ln, 100*time.Millisecond)
+	defer l.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\n") // and no more
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := nc.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("read: %d bytes, %v; want the connection closed by the server", n, err)
+	}
+}
