@@ -276,9 +276,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	const readHeaderTimeout = 10 * time.Second
+	if cert == nil {
+		// WebSocket upgrades are served off the listener, before net/http
+		// (server.Listener); with TLS, net/http serves them all.
+		ln = srv.Listener(ln, readHeaderTimeout)
+	}
 	httpSrv := &http.Server{
 		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -100,7 +100,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	s.Addr = ln.Addr().String()
 	s.URL = "http://" + s.Addr
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go s.http.Serve(ln)
+	go s.http.Serve(srv.Listener(ln, s.http.ReadHeaderTimeout))
 	s.closeOwn = func() {
 		if ownBus {
 			s.Bus.Close()
