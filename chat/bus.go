@@ -6,7 +6,7 @@ import "context"
 // connections of one node: a node publishes after the store has committed,
 // and every node's hub delivers what it receives to its local connections.
 // Implementation: natsbus (an embedded NATS server by default, an external
-// cluster by URL); the same code path serves one node and many.
+// cluster by URL); the hub's code is the same for one node and many.
 //
 // Guarantees:
 //   - At most once: an event may be lost (a slow consumer, a reconnect). The
