@@ -33,7 +33,7 @@ var (
 // mu guards it.
 type localQueue struct {
 	events  [][]byte // in order; nil: events were lost here
-	spare   [][]byte // the drained batch's array, for the next
+	spare   [][]byte // an empty array for the next batch
 	bytes   int
 	lost    bool // a loss marker is queued and not yet handed over
 	running bool // a goroutine drains the queue
@@ -75,26 +75,27 @@ func (s *subscription) enqueue(data []byte) {
 }
 
 // drain hands the queued events to the handler, in order, until none wait.
+// The queue's array and the batch's take turns, so that a busy
+// subscription allocates none.
 func (s *subscription) drain() {
 	b := s.bus
-	var batch [][]byte
-	for {
-		b.mu.Lock()
-		q := &s.q
-		clear(batch) // let the handed-over events go
-		if len(q.events) == 0 || b.closed {
-			q.running = false
-			q.spare = batch[:0]
-			b.mu.Unlock()
-			return
-		}
-		batch, q.events, q.spare = q.events, q.spare[:0], nil
+	q := &s.q
+	b.mu.Lock()
+	batch := q.spare
+	q.spare = nil
+	for len(q.events) > 0 && !b.closed {
+		batch, q.events = q.events, batch[:0]
 		q.bytes, q.lost = 0, false
 		b.mu.Unlock()
 		for _, data := range batch {
 			s.deliver(data)
 		}
+		clear(batch) // let the handed-over events go
+		b.mu.Lock()
 	}
+	q.running = false
+	q.spare = batch[:0]
+	b.mu.Unlock()
 }
 
 // subscribeLocal implements Subscribe on a local bus.

@@ -192,3 +192,23 @@ func TestLocalBusClosed(t *testing.T) {
 		t.Error("Subscribe on a closed bus succeeded")
 	}
 }
+
+// BenchmarkLocalPublish: one publisher, one subscriber of the topic that
+// does nothing with what it gets; the cost of the bus itself per event.
+func BenchmarkLocalPublish(b *testing.B) {
+	bus := newBus(b, Options{})
+	var wg sync.WaitGroup
+	wg.Add(b.N)
+	sub, err := bus.Subscribe("room:x", func([]byte) { wg.Done() })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	data := []byte(`{"k":"msg","r":"general","s":1,"f":{}}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		bus.Publish("room:x", data)
+	}
+	wg.Wait()
+}
