@@ -6,7 +6,7 @@ import "context"
 // connections of one node: a node publishes after the store has committed,
 // and every node's hub delivers what it receives to its local connections.
 // Implementation: natsbus (an embedded NATS server by default, an external
-// cluster by URL); the same code path serves one node and many.
+// cluster by URL); the hub's code is the same for one node and many.
 //
 // Guarantees:
 //   - At most once: an event may be lost (a slow consumer, a reconnect). The
@@ -22,7 +22,9 @@ import "context"
 //     dropped some); the subscriber should resynchronise from the store.
 type Bus interface {
 	// Publish sends data to every subscriber of topic. Topics are opaque
-	// strings of any characters; the implementation escapes them.
+	// strings of any characters; the implementation escapes them. Data
+	// may be handed to the subscribers as it is: the caller does not
+	// change it afterwards, nor does a handler change what it is given.
 	Publish(topic string, data []byte) error
 	// Subscribe calls handler with the data of each event on topic until the
 	// subscription is cancelled.

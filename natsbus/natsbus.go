@@ -4,7 +4,9 @@
 // the same code talks to an external NATS cluster and nodes share events.
 // The embedded servers of several nodes can also form a NATS cluster of
 // their own (Options.ClusterListen and ClusterRoutes): nodes then share
-// events with nothing but each other.
+// events with nothing but each other. An embedded server with no cluster
+// can have no client but this process, so that bus hands events straight
+// to its own subscriptions (local.go).
 package natsbus
 
 import (
@@ -79,8 +81,14 @@ type Bus struct {
 	logger *slog.Logger
 	prefix string
 
-	mu   sync.Mutex // guards the following
-	subs map[*subscription]struct{}
+	// local: the embedded server has no client port and no cluster, so
+	// events skip it and go straight to the subscriptions (see local.go).
+	local bool
+
+	mu     sync.Mutex // guards the following
+	subs   map[*subscription]struct{}
+	topics map[string][]*subscription // a local bus's subscriptions, by topic, in subscription order
+	closed bool
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: stops watchRoutes
@@ -110,7 +118,8 @@ func New(opts Options) (*Bus, error) {
 	if clustered && opts.URL != "" {
 		return nil, errors.New("a cluster of embedded servers and an external NATS URL exclude each other")
 	}
-	b := &Bus{logger: opts.Logger, prefix: opts.Prefix, subs: make(map[*subscription]struct{}), done: make(chan struct{})}
+	b := &Bus{logger: opts.Logger, prefix: opts.Prefix, subs: make(map[*subscription]struct{}), done: make(chan struct{}),
+		local: opts.URL == "" && !clustered, topics: make(map[string][]*subscription)}
 	natsOpts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
@@ -191,6 +200,9 @@ func (b *Bus) Embedded() bool { return b.ns != nil }
 
 // Publish implements chat.Bus.
 func (b *Bus) Publish(topic string, data []byte) error {
+	if b.local {
+		return b.publishLocal(topic, data)
+	}
 	if err := b.nc.Publish(Subject(b.prefix, topic), data); err != nil {
 		return chat.Errorf(chat.CodeUnavailable, "bus: %v", err)
 	}
@@ -199,9 +211,11 @@ func (b *Bus) Publish(topic string, data []byte) error {
 
 type subscription struct {
 	bus     *Bus
+	topic   string
 	mu      sync.Mutex // serialises handler calls, including loss signals
 	handler func([]byte)
-	sub     *nats.Subscription
+	sub     *nats.Subscription // nil on a local bus
+	q       localQueue         // on a local bus; guarded by bus.mu
 	done    bool
 }
 
@@ -216,14 +230,17 @@ func (s *subscription) deliver(data []byte) {
 // Subscribe implements chat.Bus. It returns after the server has registered
 // the subscription.
 func (b *Bus) Subscribe(topic string, handler func([]byte)) (chat.Subscription, error) {
-	s := &subscription{bus: b, handler: handler}
+	if b.local {
+		return b.subscribeLocal(topic, handler)
+	}
+	s := &subscription{bus: b, topic: topic, handler: handler}
 	sub, err := b.nc.Subscribe(Subject(b.prefix, topic), func(m *nats.Msg) { s.deliver(m.Data) })
 	if err != nil {
 		return nil, chat.Errorf(chat.CodeUnavailable, "bus subscribe: %v", err)
 	}
 	// Room subscriptions can see bursts; allow a deep buffer before NATS
 	// drops (and we resynchronise).
-	if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+	if err := sub.SetPendingLimits(pendingMsgs, pendingBytes); err != nil {
 		sub.Unsubscribe()
 		return nil, fmt.Errorf("bus subscribe: %w", err)
 	}
@@ -242,8 +259,14 @@ func (b *Bus) Subscribe(topic string, handler func([]byte)) (chat.Subscription, 
 func (s *subscription) Unsubscribe() error {
 	s.bus.mu.Lock()
 	delete(s.bus.subs, s)
+	if s.sub == nil {
+		s.bus.unsubscribeLocal(s)
+	}
 	s.bus.mu.Unlock()
-	err := s.sub.Unsubscribe()
+	var err error
+	if s.sub != nil {
+		err = s.sub.Unsubscribe()
+	}
 	s.mu.Lock() // wait for a handler call in progress
 	s.done = true
 	s.mu.Unlock()
@@ -289,6 +312,9 @@ func (b *Bus) Ping(ctx context.Context) error {
 // embedded server. It is safe to call more than once.
 func (b *Bus) Close() error {
 	b.closeOnce.Do(func() {
+		b.mu.Lock()
+		b.closed = true // a local bus publishes and delivers no more
+		b.mu.Unlock()
 		if b.nc.IsConnected() {
 			b.nc.FlushTimeout(2 * time.Second)
 		}
