@@ -74,11 +74,6 @@ func (d *direct) stmt(query string) (*zz.Stmt, error) {
 	return st, nil
 }
 
-// exec runs query with args on d, for its effect.
-func exec(d *direct, query string, args ...any) error {
-	return each(d, query, args, nil)
-}
-
 // each runs query with args on d and calls row for each row of its
 // result (none if row is nil) until row fails.
 func each(d *direct, query string, args []any, row func(st *zz.Stmt) error) (err error) {

@@ -215,3 +215,8 @@ func TestUpdateEndedMidTransaction(t *testing.T) {
 		t.Errorf("password hash = %q, %v; want the ended updates rolled back", hash, err)
 	}
 }
+
+// exec runs query with args on d, for its effect.
+func exec(d *direct, query string, args ...any) error {
+	return each(d, query, args, nil)
+}
