@@ -541,9 +541,15 @@ func (h *hub) serve(c *conn, head []byte) {
 	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing
 		h.s.log.Debug("connection opened", "conn", c.id, "user", c.user.Username, "remote", c.wire.RemoteAddr().String())
 	}
+	if f := h.welcomed.Load(); f != nil {
+		(*f)()
+	}
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
-	if h.poller != nil && c.wire.raw != nil {
+	// A connection drained since its welcome (a shutdown began meanwhile)
+	// has its read deadline on the socket only, which the poller does not
+	// watch: its own reader sees it at once and ends it with 1001.
+	if h.poller != nil && c.wire.raw != nil && !c.draining {
 		c.polled = true
 		if err := h.poller.add(c); err == nil {
 			c.mu.Unlock()

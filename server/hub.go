@@ -42,6 +42,11 @@ type hub struct {
 	presence *presence
 	done     chan struct{} // closed by shutdown: stops store retries
 
+	// welcomed, if set, runs on a connection's serving goroutine once its
+	// welcome is written and before its reading starts: a test's way into
+	// that moment (export_test.go).
+	welcomed atomic.Pointer[func()]
+
 	mu      sync.Mutex // guards the following
 	rooms   map[string]*room
 	users   map[string]*localUser

@@ -231,3 +231,40 @@ func TestShutdownPastItsDeadlineWaitsForConnections(t *testing.T) {
 		t.Errorf("Shutdown returned after %v, before the send it waited for was released (%v)", took, deadline+held)
 	}
 }
+
+// TestShutdownDuringAWelcome: a shutdown that begins after a connection's
+// welcome is written but before the connection is handed to the poller
+// still closes it with 1001 at once, instead of leaving it in the poller
+// with a deadline the poller does not watch until Shutdown's own deadline
+// cuts it off (the client then saw 1006).
+func TestShutdownDuringAWelcome(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{})
+	alice := srv.Register(t, "alice")
+	paused, release := server.PauseAfterWelcome(srv.Srv)
+	defer release()
+	c := srv.Dial(t, alice.Token)
+	c.Welcome()
+	select {
+	case <-paused:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection never reached the pause after its welcome")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Srv.Shutdown(ctx) }()
+	for deadline := time.Now().Add(5 * time.Second); !server.Draining(srv.Srv); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Shutdown did not drain the connection")
+		}
+	}
+	release()
+
+	if code, text := c.WaitClosed(8 * time.Second); code != websocket.CloseGoingAway {
+		t.Errorf("closed with %d %q, want %d", code, text, websocket.CloseGoingAway)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v, want nil: the connection outlived its deadline", err)
+	}
+}
