@@ -546,12 +546,13 @@ func (h *hub) serve(c *conn, head []byte) {
 	}
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(h.s.cfg.PingInterval, c.ping)
-	// A connection drained since its welcome (a shutdown began meanwhile)
-	// has its read deadline on the socket only, which the poller does not
-	// watch: its own reader sees it at once and ends it with 1001.
-	if h.poller != nil && c.wire.raw != nil && !c.draining {
+	if h.poller != nil && c.wire.raw != nil {
 		c.polled = true
 		if err := h.poller.add(c); err == nil {
+			// A deadline set before polling (a shutdown's drain since the
+			// welcome, a 1013's grace) was on the socket only, which the
+			// poller does not watch: its timer takes over.
+			c.armDeadlineLocked()
 			c.mu.Unlock()
 			return
 		}

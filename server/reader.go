@@ -173,10 +173,15 @@ func (c *conn) endReading(err error) {
 // progress, as a timer that ends it.
 func (c *conn) setReadDeadlineLocked(t time.Time) {
 	c.wire.SetReadDeadline(t)
-	if !c.polled {
-		return
+	c.readDeadline = t // kept before polling starts too: the poller arms it then (armDeadlineLocked)
+	if c.polled {
+		c.armDeadlineLocked()
 	}
-	c.readDeadline = t
+}
+
+// armDeadlineLocked makes the read deadline's timer match readDeadline.
+func (c *conn) armDeadlineLocked() {
+	t := c.readDeadline
 	if t.IsZero() {
 		if c.deadline != nil {
 			c.deadline.Stop()
