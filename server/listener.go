@@ -237,12 +237,8 @@ func (l *wsListener) upgrade(tc *net.TCPConn, rr *recordingReader) (*wire, ident
 			if hosts != 1 { // net/http refuses a repeated Host
 				return nil, rejected
 			}
-			r := &http.Request{Method: http.MethodGet, Host: host, Header: header}
-			if !l.s.originAllowed(r) {
-				return nil, rejected
-			}
 			var err error
-			if id, err = l.s.auth.authenticate(r); err != nil {
+			if id, err = l.s.admitWS(&http.Request{Method: http.MethodGet, Host: host, Header: header}); err != nil {
 				return nil, rejected
 			}
 			return nil, nil

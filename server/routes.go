@@ -37,6 +37,16 @@ func (s *Server) routes() http.Handler {
 	return s.jsonErrors(mux)
 }
 
+// admitWS runs the checks a WebSocket upgrade passes before it is
+// answered, wherever it is read (handleWS, or the listener's own path):
+// the Origin allowlist, then the session.
+func (s *Server) admitWS(r *http.Request) (identity, error) {
+	if !s.originAllowed(r) {
+		return identity{}, chat.Errorf(chat.CodeForbidden, "origin not allowed")
+	}
+	return s.auth.authenticate(r)
+}
+
 // jsonErrors answers what the mux has no route for with the JSON error
 // body of every other HTTP error: 405 (with Allow) for a path that exists
 // with other methods, 404 under /api/. Other unknown paths are the web
@@ -131,11 +141,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 // handleWS upgrades to a WebSocket after the Origin and session checks.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
-	if !s.originAllowed(r) {
-		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "origin not allowed"))
-		return
-	}
-	id, err := s.auth.authenticate(r)
+	id, err := s.admitWS(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
