@@ -384,16 +384,3 @@ func TestNextDueNow(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkHistogramRecord records from every processor at once, as the
-// bench's pollers do, latencies spread over a few milliseconds.
-func BenchmarkHistogramRecord(b *testing.B) {
-	var h Histogram
-	b.RunParallel(func(pb *testing.PB) {
-		d := time.Duration(0)
-		for pb.Next() {
-			d = (d + 7919*time.Microsecond) % (40 * time.Millisecond)
-			h.Record(d)
-		}
-	})
-}
