@@ -30,7 +30,7 @@ type flusher struct {
 	quit  chan struct{}
 	done  chan struct{}
 
-	mu      sync.Mutex // guards the following; taken under qmu
+	mu      sync.Mutex // guards the following; add takes it under qmu, never the reverse
 	list    []*conn
 	stopped bool
 }
