@@ -65,7 +65,11 @@ type conn struct {
 	// close frame is out, or a write failed.
 	flushed chan struct{}
 
-	mu sync.Mutex // guards the following
+	// mu guards the following. It is the flusher's qmu, shared by all the
+	// connections that flusher writes, so that a broadcast takes it once
+	// per flusher (room.broadcastLocked); nothing holds it across a wait,
+	// and nobody holds two connections' at once.
+	mu *sync.Mutex
 	// out holds whole frames that no write has started on, in order. A
 	// broadcast's frame is the same bytes for every recipient: out refers
 	// to it rather than copying it, and one writev hands the kernel all of
@@ -122,10 +126,12 @@ type conn struct {
 }
 
 func newConn(s *Server, w *wire, id identity) *conn {
+	f := s.hub.pickFlusher()
 	c := &conn{
 		s:          s,
 		wire:       w,
-		flusher:    s.hub.pickFlusher(),
+		flusher:    f,
+		mu:         &f.qmu,
 		user:       id.user,
 		tokenHash:  id.tokenHash,
 		flushed:    make(chan struct{}),
@@ -172,11 +178,9 @@ func (c *conn) admitLocked(size int, kind frameKind) bool {
 	return true
 }
 
-// queueFrame queues an encoded frame (a broadcast's, shared by all its
-// recipients) without ever blocking.
-func (c *conn) queueFrame(frame []byte, kind frameKind) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// queueFrameLocked queues an encoded frame (a broadcast's, shared by all
+// its recipients) without ever blocking.
+func (c *conn) queueFrameLocked(frame []byte, kind frameKind) {
 	if !c.admitLocked(len(frame), kind) {
 		return
 	}

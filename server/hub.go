@@ -118,8 +118,12 @@ type room struct {
 	// events waits for it: attaches, detaches and presence take mu only.
 	deliverMu sync.Mutex
 
-	mu        sync.Mutex // guards the following; held only to queue frames, never across a store call or a wait
-	conns     map[*conn]struct{}
+	mu sync.Mutex // guards the following; held only to queue frames, never across a store call or a wait
+	// conns are the attached connections, each with its index in its
+	// flusher's group: a broadcast queues to a group under the flusher's
+	// one lock (see broadcastLocked).
+	conns     map[*conn]int
+	groups    []connGroup
 	delivered int64 // highest seq delivered to conns; written under deliverMu and mu
 	// hidden holds the attached connections whose user hid this DM, with
 	// the room as they last saw it: they get no events until its next
@@ -136,7 +140,7 @@ func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
 	r := h.rooms[name]
 	creator := r == nil
 	if creator {
-		r = &room{name: name, h: h, ready: make(chan struct{}), conns: make(map[*conn]struct{})}
+		r = &room{name: name, h: h, ready: make(chan struct{}), conns: make(map[*conn]int)}
 		h.rooms[name] = r
 		r.deliverMu.Lock() // bus events wait until the cursor is known
 		h.s.metrics.rooms.Inc()
@@ -155,7 +159,9 @@ func (h *hub) attach(c *conn, name string, onAttach func(cursor int64)) error {
 	}
 	r.mu.Lock()
 	_, already := r.conns[c]
-	r.conns[c] = struct{}{}
+	if !already {
+		r.addConnLocked(c)
+	}
 	delete(r.hidden, c) // joined again: shown
 	if onAttach != nil {
 		onAttach(r.delivered)
@@ -207,7 +213,9 @@ func (h *hub) lastSeq(name string) (int64, error) {
 func (h *hub) detach(c *conn, r *room) {
 	r.mu.Lock()
 	_, ok := r.conns[c]
-	delete(r.conns, c)
+	if ok {
+		r.removeConnLocked(c)
+	}
 	delete(r.hidden, c)
 	r.mu.Unlock()
 	if ok {
@@ -511,8 +519,57 @@ func retry[T any](h *hub, f func() (T, error)) (T, error) {
 	}
 }
 
+// connGroup is a room's connections written by one flusher, which share
+// its lock.
+type connGroup struct {
+	f     *flusher
+	conns []*conn
+}
+
+// addConnLocked attaches c, which is not attached, to the room.
+func (r *room) addConnLocked(c *conn) {
+	i := 0
+	for i < len(r.groups) && r.groups[i].f != c.flusher {
+		i++
+	}
+	if i == len(r.groups) {
+		r.groups = append(r.groups, connGroup{f: c.flusher})
+	}
+	g := &r.groups[i]
+	r.conns[c] = len(g.conns)
+	g.conns = append(g.conns, c)
+}
+
+// removeConnLocked detaches c, which is attached, from the room: the last
+// of its group takes its place.
+func (r *room) removeConnLocked(c *conn) {
+	at := r.conns[c]
+	delete(r.conns, c)
+	for i := range r.groups {
+		g := &r.groups[i]
+		if g.f != c.flusher {
+			continue
+		}
+		last := len(g.conns) - 1
+		if at != last {
+			moved := g.conns[last]
+			g.conns[at] = moved
+			r.conns[moved] = at
+		}
+		g.conns[last] = nil
+		g.conns = g.conns[:last]
+		return
+	}
+}
+
+// broadcastChunk is how many connections a broadcast queues to under one
+// hold of their flusher's lock: the flusher waits for it at most that long
+// (a few microseconds) when it takes a connection's frames.
+const broadcastChunk = 64
+
 // broadcastLocked queues one frame, encoded once for all, to the room's
-// connections that want it.
+// connections that want it, taking each flusher's lock once per
+// broadcastChunk of its connections rather than once per connection.
 func (r *room) broadcastLocked(data []byte, want func(*conn) bool, kind frameKind) {
 	if len(r.conns) == 0 || len(data) == 0 {
 		return
@@ -520,14 +577,27 @@ func (r *room) broadcastLocked(data []byte, want func(*conn) bool, kind frameKin
 	f := textFrame(data)
 	n := 0
 	someHidden := len(r.hidden) > 0 // only in a DM someone hid: no lookup per connection elsewhere
-	for c := range r.conns {
-		if _, hid := r.hidden[c]; someHidden && hid {
+	for gi := range r.groups {
+		conns := r.groups[gi].conns
+		if len(conns) == 0 {
 			continue
 		}
-		if want == nil || want(c) {
-			c.queueFrame(f, kind)
-			n++
+		mu := &r.groups[gi].f.qmu
+		mu.Lock()
+		for i, c := range conns {
+			if i > 0 && i%broadcastChunk == 0 {
+				mu.Unlock()
+				mu.Lock()
+			}
+			if _, hid := r.hidden[c]; someHidden && hid {
+				continue
+			}
+			if want == nil || want(c) {
+				c.queueFrameLocked(f, kind)
+				n++
+			}
 		}
+		mu.Unlock()
 	}
 	if kind == frameMessage {
 		r.h.s.metrics.deliveries.Add(float64(n))

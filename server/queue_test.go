@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -46,7 +47,12 @@ func TestQueuePolicy(t *testing.T) {
 	s := &Server{cfg: Config{QueueFrames: 4, QueueBytes: 1 << 20}, metrics: newMetrics(prometheus.NewRegistry(), slog.Default())}
 	newTestConn := func() *conn {
 		ws := serverSideWS(t)
-		return &conn{s: s, wire: newWire(ws.NetConn())} // not started: nothing is written
+		return &conn{s: s, mu: new(sync.Mutex), wire: newWire(ws.NetConn())} // not started: nothing is written
+	}
+	queue := func(c *conn, frame []byte, kind frameKind) {
+		c.mu.Lock()
+		c.queueFrameLocked(frame, kind)
+		c.mu.Unlock()
 	}
 	c := newTestConn()
 	c.stalled = true
@@ -54,24 +60,24 @@ func TestQueuePolicy(t *testing.T) {
 	eph := []byte("p")
 
 	for range 10 {
-		c.queueFrame(eph, frameEphemeral)
+		queue(c, eph, frameEphemeral)
 	}
 	if c.outFrames != 2 || c.closing {
 		t.Fatalf("after a burst of presence: %d queued, closing=%v; want 2 queued, open", c.outFrames, c.closing)
 	}
-	c.queueFrame(msg, frameMessage)
-	c.queueFrame(msg, frameMessage)
+	queue(c, msg, frameMessage)
+	queue(c, msg, frameMessage)
 	if c.outFrames != 4 || c.closing {
 		t.Fatalf("messages after presence: %d queued, closing=%v; want 4, open", c.outFrames, c.closing)
 	}
 	if got := string(bytes.Join(c.out, nil)); got != "ppmm" {
 		t.Fatalf("queued bytes %q, want the frames in order", got)
 	}
-	c.queueFrame(eph, frameEphemeral)
+	queue(c, eph, frameEphemeral)
 	if c.closing {
 		t.Fatal("a presence frame on a full queue closed the connection")
 	}
-	c.queueFrame(msg, frameMessage)
+	queue(c, msg, frameMessage)
 	if !c.closing || c.closeCode != websocket.CloseTryAgainLater || c.outFrames != 0 || len(c.out) != 0 {
 		t.Fatalf("a message on a full queue: closing=%v code=%d queued=%d; want closing with 1013 and the queue dropped",
 			c.closing, c.closeCode, c.outFrames)
@@ -81,7 +87,7 @@ func TestQueuePolicy(t *testing.T) {
 	// arrived before its flusher's turn.
 	c = newTestConn()
 	for range 3 * s.cfg.QueueFrames {
-		c.queueFrame(msg, frameMessage)
+		queue(c, msg, frameMessage)
 	}
 	if c.closing || c.outFrames != 3*s.cfg.QueueFrames {
 		t.Fatalf("a burst for a client that is not behind: closing=%v, %d queued; want all %d queued",
@@ -91,12 +97,12 @@ func TestQueuePolicy(t *testing.T) {
 	// The byte bound works alike, stalled or not.
 	s.cfg = Config{QueueFrames: 100, QueueBytes: 10}
 	c = newTestConn()
-	c.queueFrame(make([]byte, 4), frameEphemeral)
-	c.queueFrame(make([]byte, 4), frameEphemeral) // 8 bytes > half of 10: dropped
+	queue(c, make([]byte, 4), frameEphemeral)
+	queue(c, make([]byte, 4), frameEphemeral) // 8 bytes > half of 10: dropped
 	if c.outFrames != 1 {
 		t.Fatalf("byte bound for presence: %d queued, want 1", c.outFrames)
 	}
-	c.queueFrame(make([]byte, 7), frameMessage)
+	queue(c, make([]byte, 7), frameMessage)
 	if !c.closing {
 		t.Fatal("11 bytes in a 10-byte queue did not close it")
 	}
