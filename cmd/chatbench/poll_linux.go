@@ -64,6 +64,7 @@ type polledConn struct {
 	mu      sync.Mutex // guards pending and err during setup
 	pending []byte
 	err     error         // why the connection ended during setup
+	wantOut bool          // waiting for the connect: EPOLLOUT is on
 	ready   chan struct{} // cap 1: pending or err changed
 }
 
@@ -149,15 +150,15 @@ func (p *poller) run() {
 			pc := p.conns[ev.Fd]
 			p.mu.Unlock()
 			if pc != nil {
-				p.serve(pc)
+				p.serve(pc, ev.Events)
 			}
 		}
 	}
 }
 
 // serve reads a ready connection once and hands on what it completed.
-func (p *poller) serve(pc *polledConn) {
-	if !pc.running.Load() && p.serveSetup(pc) {
+func (p *poller) serve(pc *polledConn, events uint32) {
+	if !pc.running.Load() && p.serveSetup(pc, events) {
 		return
 	}
 	now, err := pc.ws.fill()
@@ -186,13 +187,22 @@ func (p *poller) remove(pc *polledConn) {
 // serveSetup reads a connection still in setup into its pending bytes and
 // wakes its goroutine. It returns false if the connection was handed over
 // meanwhile: the caller then serves it as a running one.
-func (p *poller) serveSetup(pc *polledConn) bool {
+func (p *poller) serveSetup(pc *polledConn, events uint32) bool {
 	pc.mu.Lock()
 	if pc.running.Load() {
 		pc.mu.Unlock()
 		return false
 	}
-	if pc.err == nil {
+	if events&syscall.EPOLLOUT != 0 && pc.err == nil && pc.wantOut {
+		// The connect completed (or failed): back to reads only.
+		pc.wantOut = false
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(pc.fc.fd)}
+		if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, pc.fc.fd, &ev); err != nil {
+			pc.err = fmt.Errorf("epoll_ctl: %w", err)
+			p.remove(pc)
+		}
+	}
+	if pc.err == nil && events&^syscall.EPOLLOUT != 0 {
 		var scratch [16 << 10]byte
 		n, err := syscall.Read(pc.fc.fd, scratch[:])
 		switch {
@@ -311,6 +321,10 @@ func dialPolled(ctx context.Context, u *url.URL, d ws.Dialer, bufSize int) (*wsC
 
 var errNotPollable = errors.New("not an IP address")
 
+// writeWaits counts the setup writes that had to wait for the connect
+// (for the tests).
+var writeWaits atomic.Int64
+
 // setupConn is a connection in setup as its goroutine sees it: reads come
 // from what the poller read, writes go to the socket.
 type setupConn struct {
@@ -364,7 +378,74 @@ func (s *setupConn) Read(p []byte) (int, error) {
 	}
 }
 
-func (s *setupConn) Write(p []byte) (int, error)        { return s.pc.fc.Write(p) }
+// Write writes all of p. A connect to loopback is complete by the time
+// connect returns unless the server's accept queue dropped the SYN: then
+// the write waits, with the poller watching for the socket to become
+// writable, until the kernel's retransmitted SYN gets through (a second or
+// more) or the write deadline. (Sleeping and retrying, as fdConn.Write
+// does for a full socket buffer, cost a storm's 10,000 dials a wake-up
+// every 100 µs each while the server's queue was full.)
+func (s *setupConn) Write(p []byte) (int, error) {
+	pc := s.pc
+	done := 0
+	for done < len(p) {
+		n, err := syscall.Write(pc.fc.fd, p[done:])
+		if n > 0 {
+			done += n
+		}
+		switch {
+		case err == syscall.EAGAIN:
+			if err := s.waitWritable(); err != nil {
+				return done, err
+			}
+		case err == syscall.EINTR:
+		case err != nil:
+			return done, os.NewSyscallError("write", err)
+		}
+	}
+	return done, nil
+}
+
+// waitWritable turns on EPOLLOUT and waits for the poller to see it (or
+// anything else), until the write deadline.
+func (s *setupConn) waitWritable() error {
+	writeWaits.Add(1)
+	pc := s.pc
+	pc.mu.Lock()
+	if pc.err != nil {
+		err := pc.err
+		pc.mu.Unlock()
+		return err
+	}
+	if !pc.wantOut {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP, Fd: int32(pc.fc.fd)}
+		if err := syscall.EpollCtl(pc.p.epfd, syscall.EPOLL_CTL_MOD, pc.fc.fd, &ev); err != nil {
+			pc.mu.Unlock()
+			return os.NewSyscallError("epoll_ctl", err)
+		}
+		pc.wantOut = true
+	}
+	pc.mu.Unlock()
+	var expired <-chan time.Time
+	if d := pc.fc.wdeadline.Load(); d != 0 {
+		wait := time.Until(time.Unix(0, d))
+		if wait <= 0 {
+			return fmt.Errorf("write: %w", errTimeout)
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-pc.ready:
+	case <-expired:
+		return fmt.Errorf("write: %w", errTimeout)
+	case <-s.ctx.Done():
+		return context.Cause(s.ctx)
+	}
+	return nil
+}
+
 func (s *setupConn) Close() error                       { return s.pc.fc.Close() }
 func (s *setupConn) SetWriteDeadline(t time.Time) error { return s.pc.fc.SetWriteDeadline(t) }
 
