@@ -106,7 +106,22 @@ func readPolled(c *wsConn, f func(now time.Time, msg []byte), end func(error)) e
 		end(err)
 		return nil
 	}
-	p := pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
+	if err := nextPoller().add(pc); err != nil {
+		close(fc.released)
+		end(err)
+	}
+	return nil
+}
+
+// nextPoller picks a poller for a new connection, in turn.
+func nextPoller() *poller {
+	return pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
+}
+
+// add starts watching pc's socket for reads.
+func (p *poller) add(pc *polledConn) error {
+	pc.p = p
+	fd := pc.fc.fd
 	p.mu.Lock()
 	p.conns[int32(fd)] = pc
 	p.mu.Unlock()
@@ -115,8 +130,7 @@ func readPolled(c *wsConn, f func(now time.Time, msg []byte), end func(error)) e
 		p.mu.Lock()
 		delete(p.conns, int32(fd))
 		p.mu.Unlock()
-		close(fc.released)
-		end(fmt.Errorf("epoll_ctl: %w", err))
+		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil
 }
@@ -280,20 +294,12 @@ func dialPolled(ctx context.Context, u *url.URL, d ws.Dialer, bufSize int) (*wsC
 	}
 	fc := &fdConn{fd: fd, released: make(chan struct{})}
 	c := &wsConn{buf: make([]byte, max(bufSize, 4096))}
-	p := pollers.ps[int(pollers.next.Add(1))%len(pollers.ps)]
-	pc := &polledConn{ws: c, fc: fc, p: p, ready: make(chan struct{}, 1)}
+	pc := &polledConn{ws: c, fc: fc, ready: make(chan struct{}, 1)}
 	sc := &setupConn{pc: pc, ctx: ctx}
 	c.nc = sc
-	p.mu.Lock()
-	p.conns[int32(fd)] = pc
-	p.mu.Unlock()
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
-	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		p.mu.Lock()
-		delete(p.conns, int32(fd))
-		p.mu.Unlock()
+	if err := nextPoller().add(pc); err != nil {
 		syscall.Close(fd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
+		return nil, err
 	}
 	deadline := time.Now().Add(d.Timeout)
 	sc.SetReadDeadline(deadline)
