@@ -144,7 +144,7 @@ type replyMsg struct {
 func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState) (*client, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
-	ws, err := dialWS(ctx, wsURL, h, readBufferSize(b.cfg))
+	ws, err := dialWS(ctx, wsURL, h, readBufferSize(b.cfg), b.cfg.Readers == readersPoll)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", user, err)
 	}

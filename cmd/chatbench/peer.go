@@ -421,7 +421,7 @@ func (pb *peerBench) connectAll(ctx context.Context, rep *Report, track bool) ([
 
 // dial opens connection i, runs the handshake and starts the reader.
 func (pb *peerBench) dial(ctx context.Context, i int, track bool) (*peerConn, error) {
-	ws, err := dialWS(ctx, pb.wsURL, nil, readBufferSize(pb.cfg))
+	ws, err := dialWS(ctx, pb.wsURL, nil, readBufferSize(pb.cfg), pb.cfg.Readers == readersPoll)
 	if err != nil {
 		return nil, fmt.Errorf("dial %d: %w", i, err)
 	}

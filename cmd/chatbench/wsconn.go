@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -70,8 +73,9 @@ const (
 )
 
 // dialWS opens a WebSocket to url (ws://) with header, reading through a
-// buffer of bufSize bytes.
-func dialWS(ctx context.Context, url string, header http.Header, bufSize int) (*wsConn, error) {
+// buffer of bufSize bytes. With polled, on Linux and to an IP address, it
+// is dialled on the pollers (dialPolled), and its read must be polled too.
+func dialWS(ctx context.Context, rawURL string, header http.Header, bufSize int, polled bool) (*wsConn, error) {
 	var status int
 	d := ws.Dialer{
 		Timeout: 10 * time.Second,
@@ -81,7 +85,25 @@ func dialWS(ctx context.Context, url string, header http.Header, bufSize int) (*
 			status = s
 		},
 	}
-	nc, br, _, err := d.Dial(ctx, url)
+	var (
+		nc  net.Conn
+		br  *bufio.Reader
+		err error
+	)
+	if polled {
+		var u *url.URL
+		if u, err = url.Parse(rawURL); err != nil {
+			return nil, err
+		}
+		var c *wsConn
+		if c, err = dialPolled(ctx, u, d, bufSize); err != errNotPollable {
+			if err != nil && status != 0 {
+				return nil, fmt.Errorf("%w (HTTP %d)", err, status)
+			}
+			return c, err
+		}
+	}
+	nc, br, _, err = d.Dial(ctx, rawURL)
 	if err != nil {
 		if status != 0 {
 			return nil, fmt.Errorf("%w (HTTP %d)", err, status)
@@ -272,6 +294,10 @@ func (c *wsConn) parsed(now time.Time, f func(now time.Time, msg []byte)) error 
 // goroutine of the connection's own. With polled false it is always the
 // goroutine.
 func (c *wsConn) read(polled bool, f func(now time.Time, msg []byte), end func(error)) {
+	if sc, ok := c.nc.(*setupConn); ok {
+		sc.run(c, f, end) // dialled on a poller: read there
+		return
+	}
 	if polled && readPolled(c, f, end) == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +21,14 @@ import (
 // on a poller alike.
 func TestWSConnFraming(t *testing.T) {
 	for _, readers := range []string{readersGoroutine, readersPoll} {
-		t.Run(readers, func(t *testing.T) { testWSConnFraming(t, readers == readersPoll) })
+		t.Run(readers, func(t *testing.T) { testWSConnFraming(t, readers == readersPoll, false) })
 	}
+	// A host name is dialled through Go's netpoller and then moved to a
+	// poller (readPolled).
+	t.Run("poll-by-name", func(t *testing.T) { testWSConnFraming(t, true, true) })
 }
 
-func testWSConnFraming(t *testing.T, polled bool) {
+func testWSConnFraming(t *testing.T, polled, byName bool) {
 	big := bytes.Repeat([]byte("0123456789"), 2000) // 20 kB: more than the 4 KiB buffer
 	pong := make(chan string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,15 +59,24 @@ func testWSConnFraming(t *testing.T, polled bool) {
 	}))
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	if byName {
+		url = strings.Replace(url, "127.0.0.1", "localhost", 1)
+	}
 	ctx := context.Background()
-	if _, err := dialWS(ctx, url, nil, 4096); err == nil || !strings.Contains(err.Error(), "403") {
+	if _, err := dialWS(ctx, url, nil, 4096, polled); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("dial without the header: %v, want an error naming HTTP 403", err)
 	}
-	c, err := dialWS(ctx, url, http.Header{"X-Bench": {"yes"}}, 4096)
+	c, err := dialWS(ctx, url, http.Header{"X-Bench": {"yes"}}, 4096, polled)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// On Linux a polled connection is dialled on the poller, which has
+	// read everything above by the time the reader starts.
+	onLinuxPoller := polled && !byName && runtime.GOOS == "linux"
+	if _, onPoller := c.nc.(*setupConn); onPoller != onLinuxPoller {
+		t.Errorf("dialled on a poller: %v, want %v", onPoller, onLinuxPoller)
+	}
 	var got [][]byte
 	ended := make(chan error, 1)
 	c.read(polled, func(_ time.Time, m []byte) { got = append(got, bytes.Clone(m)) }, func(err error) { ended <- err })
@@ -114,7 +127,7 @@ func TestWSConnCloseWhileReading(t *testing.T) {
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	for _, readers := range []string{readersGoroutine, readersPoll} {
 		t.Run(readers, func(t *testing.T) {
-			c, err := dialWS(context.Background(), url, nil, 4096)
+			c, err := dialWS(context.Background(), url, nil, 4096, readers == readersPoll)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +183,7 @@ func TestWSConnWriteTexts(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := dialWS(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil, 4096)
+	c, err := dialWS(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil, 4096, true)
 	if err != nil {
 		t.Fatal(err)
 	}
