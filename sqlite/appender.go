@@ -124,12 +124,6 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		return nil, err
 	}
 	w := &writer{conn: conn, seqs: make(map[string]int64), lastSeqs: make(map[string]int64), usernames: make(map[string]string)}
-	// The checkpointer (checkpoint.go) checkpoints beside the writer; the
-	// writer's own checkpoints are the bound on the WAL.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, writerAutocheckpoint)); err != nil {
-		conn.Close()
-		return nil, err
-	}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -374,7 +368,6 @@ func (s *Store) tryAppends(batch []*appendReq) error {
 		s.w.rollback.ExecContext(ctx)
 		return err
 	}
-	s.cp.committed(int(last - first + 1))
 	known := s.w.lastSeqs
 	if len(known)+len(seqs) > maxKnown {
 		clear(known)

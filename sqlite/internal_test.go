@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/chatd/chatd/chat"
 	"modernc.org/sqlite"
-	zz "zombiezen.com/go/sqlite"
-	"zombiezen.com/go/sqlite/sqlitex"
 )
 
 // TestPragmas checks the per-connection settings that durability and
@@ -222,66 +219,4 @@ func TestUpdateEndedMidTransaction(t *testing.T) {
 // exec runs query with args on d, for its effect.
 func exec(d *direct, query string, args ...any) error {
 	return each(d, query, args, nil)
-}
-
-// TestCheckpointsBesideTheWriter: the writer leaves checkpoints to the
-// checkpointer (its own wal_autocheckpoint is only a bound on the WAL),
-// which copies the committed messages into the database file once about
-// checkpointEvery of them are in the WAL.
-func TestCheckpointsBesideTheWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var auto int64
-	if err := s.w.conn.QueryRowContext(t.Context(), `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
-		t.Fatal(err)
-	}
-	if auto != writerAutocheckpoint {
-		t.Errorf("the writer's wal_autocheckpoint = %d, want %d", auto, writerAutocheckpoint)
-	}
-	var sync int64
-	if err := sqlitex.ExecuteTransient(s.cp.conn, `PRAGMA synchronous`, &sqlitex.ExecOptions{
-		ResultFunc: func(st *zz.Stmt) error { sync = st.ColumnInt64(0); return nil },
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if sync != 2 {
-		t.Errorf("the checkpointer's synchronous = %d, want 2 (FULL)", sync)
-	}
-	alice, err := s.CreateUser(t.Context(), "alice", "hash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	size := func() int64 {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
-	before := size()
-	text := strings.Repeat("x", 500) // a message to about every eighth of a page
-	const n = 2 * checkpointEvery
-	done := make(chan error, n)
-	for range n {
-		s.AppendAsync(t.Context(), chat.NewMessage{Room: chat.General, From: alice, Text: text, SentAt: time.Now()},
-			func(_ chat.Message, _ bool, err error) { done <- err })
-	}
-	for range n {
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-	}
-	// n messages of 500 bytes are about a megabyte; the checkpointer has
-	// copied at least the first checkpointEvery into the file.
-	deadline := time.Now().Add(10 * time.Second)
-	for size() < before+checkpointEvery*500 {
-		if time.Now().After(deadline) {
-			t.Fatalf("database file %d bytes after %d messages, from %d: not checkpointed", size(), n, before)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

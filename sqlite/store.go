@@ -39,9 +39,8 @@ var (
 
 // Store is a chat.Store backed by one SQLite database file.
 type Store struct {
-	write *sql.DB // exactly one connection, which w holds
-	w     *writer // the write connection: every write transaction
-	cp    *checkpointer
+	write *sql.DB  // exactly one connection, which w holds
+	w     *writer  // the write connection: every write transaction
 	read  *sql.DB  // query_only connections for reads, each held by a reader
 	reads *readers // the goroutines that run reads (view)
 
@@ -109,15 +108,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, mapErr(fmt.Sprintf("open %s", path), err)
 	}
-	cp, err := startCheckpointer(uri)
-	if err != nil {
-		w.close()
-		reads.close()
-		read.Close()
-		write.Close()
-		return nil, mapErr(fmt.Sprintf("open %s", path), err)
-	}
-	s := &Store{write: write, w: w, cp: cp, read: read, reads: reads, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
+	s := &Store{write: write, w: w, read: read, reads: reads, writes: make(chan any, maxAppendBatch), writerDone: make(chan struct{})}
 	go s.runWriter()
 	return s, nil
 }
@@ -144,7 +135,7 @@ func (s *Store) Close() error {
 		// outcome): the writer can stop.
 		close(s.writes)
 		<-s.writerDone
-		return errors.Join(s.cp.close(), s.w.close(), s.reads.close(), s.read.Close(), s.write.Close())
+		return errors.Join(s.w.close(), s.reads.close(), s.read.Close(), s.write.Close())
 	})
 }
 
