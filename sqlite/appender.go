@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -163,9 +164,25 @@ func (w *writer) close() error {
 // write transaction, so that the fsync that makes them durable is paid
 // once per batch instead of once per message. Nothing is reported as
 // stored before the commit returns.
+//
+// The outcomes of a batch are reported by runCompleter, batch after batch
+// in the writer's order, while the writer goes on to the next batch: the
+// completions (the server encodes the ack and publishes the message in
+// them) are off the serial path, which is what limits durable sends (the
+// writer is busy all the time, mostly waiting for its commit's fsync and
+// for a CPU, see docs/benchmarks.md). An update waits for the completions
+// before it runs, so its outcome is reported after theirs, as when the
+// writer reported everything itself.
 func (s *Store) runWriter() {
-	defer close(s.writerDone)
-	batch := make([]*appendReq, 0, maxAppendBatch)
+	done := make(chan []*appendReq, completerQueue)
+	free := make(chan []*appendReq, completerQueue+1)
+	var pending sync.WaitGroup // batches handed to the completer, not yet reported
+	go s.runCompleter(done, free, &pending)
+	defer func() {
+		close(done)
+		pending.Wait()
+		close(s.writerDone)
+	}()
 	var next any // a request taken while gathering a batch, to run after it
 	for {
 		job := next
@@ -178,10 +195,17 @@ func (s *Store) runWriter() {
 		}
 		switch j := job.(type) {
 		case *updateReq:
+			pending.Wait()
 			j.err = s.runUpdate(j.ctx, j.fn)
 			close(j.done)
 		case *appendReq:
-			batch = append(batch[:0], j)
+			var batch []*appendReq
+			select {
+			case batch = <-free:
+			default:
+				batch = make([]*appendReq, 0, maxAppendBatch)
+			}
+			batch = append(batch, j)
 		gather:
 			for len(batch) < maxAppendBatch {
 				select {
@@ -200,8 +224,29 @@ func (s *Store) runWriter() {
 				}
 			}
 			s.commitAppends(batch)
-			clear(batch)
+			pending.Add(1)
+			done <- batch
 		}
+	}
+}
+
+// completerQueue bounds the batches committed but not yet reported: past
+// it the writer waits for the completer.
+const completerQueue = 4
+
+// runCompleter reports the outcome of each batch that runWriter committed,
+// in order, and gives the batch's array back for another.
+func (s *Store) runCompleter(done <-chan []*appendReq, free chan<- []*appendReq, pending *sync.WaitGroup) {
+	for batch := range done {
+		for _, r := range batch {
+			r.finish()
+		}
+		clear(batch)
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+		pending.Done()
 	}
 }
 
@@ -235,8 +280,8 @@ func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	return nil
 }
 
-// commitAppends stores a batch of Appends in one transaction and reports
-// each one's outcome once the commit has returned.
+// commitAppends stores a batch of Appends in one transaction and sets each
+// one's outcome, for the completer to report once the commit has returned.
 //
 // An Append that fails on its own (not a member, a constraint) is undone
 // by SQLite as a statement and fails alone. Any other failure may have
@@ -246,17 +291,16 @@ func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error 
 func (s *Store) commitAppends(batch []*appendReq) {
 	err := s.tryAppends(batch)
 	if err == nil || len(batch) == 1 {
-		for _, r := range batch {
-			if err != nil {
+		if err != nil {
+			for _, r := range batch {
 				r.msg, r.created, r.err = chat.Message{}, false, err
 			}
-			r.finish()
 		}
 		return
 	}
-	for _, r := range batch {
+	for i, r := range batch {
 		r.msg, r.created, r.err = chat.Message{}, false, nil
-		s.commitAppends([]*appendReq{r})
+		s.commitAppends(batch[i : i+1])
 	}
 }
 

@@ -288,3 +288,91 @@ func TestTwoStoresOneRoom(t *testing.T) {
 		t.Errorf("Room = last_seq %d, %v; want %d", r.LastSeq, err, len(stores))
 	}
 }
+
+// TestCompletionOffTheWriter: a batch's outcomes are reported off the
+// writer, so a completion that takes its time does not hold up the next
+// commit; completions still come in the writer's order, and an update
+// reports its outcome only after those of the Appends committed before it.
+func TestCompletionOffTheWriter(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "chat.db"))
+	ctx := t.Context()
+	alice, err := s.CreateUser(ctx, "alice", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		order []string
+	)
+	note := func(what string) {
+		mu.Lock()
+		order = append(order, what)
+		mu.Unlock()
+	}
+	release := make(chan struct{})
+	firstDone := make(chan struct{})
+	s.AppendAsync(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: "first", SentAt: time.Now()}, func(m chat.Message, _ bool, err error) {
+		if err != nil {
+			t.Errorf("first append: %v", err)
+		}
+		<-release // a slow completion
+		note("first")
+		close(firstDone)
+	})
+	// The second Append goes to the writer once the first has committed,
+	// so that the two are not one batch.
+	waitLastSeq := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			last, err := s.LastSeq(ctx, chat.General)
+			if err != nil {
+				close(release)
+				t.Fatal(err)
+			}
+			if last == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				close(release)
+				t.Fatalf("LastSeq = %d while the first completion waits, want %d: the writer waits for its completions", last, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitLastSeq(1)
+	secondDone := make(chan struct{})
+	s.AppendAsync(ctx, chat.NewMessage{Room: chat.General, From: alice, Text: "second", SentAt: time.Now()}, func(m chat.Message, _ bool, err error) {
+		if err != nil {
+			t.Errorf("second append: %v", err)
+		}
+		note("second")
+		close(secondDone)
+	})
+	// It commits while the first completion waits (the writer does not
+	// wait for it).
+	waitLastSeq(2)
+	updated := make(chan error, 1)
+	go func() {
+		_, err := s.CreateRoom(ctx, alice.ID, "later", false)
+		note("update")
+		updated <- err
+	}()
+	select {
+	case err := <-updated:
+		close(release)
+		t.Fatalf("CreateRoom returned (%v) before the earlier Appends were reported", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-firstDone
+	<-secondDone
+	if err := <-updated; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := fmt.Sprint(order); got != "[first second update]" {
+		t.Errorf("reported in the order %s, want [first second update]", got)
+	}
+}
