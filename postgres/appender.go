@@ -233,7 +233,11 @@ type appendRun struct {
 // request's outcome; an error means that nothing was committed and the
 // outcomes are void.
 func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
+	// BEGIN and the rooms' lock go first, in the same round trip as the
+	// statements: only COMMIT waits for their results.
 	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	lock := b.Queue(lockRooms) // its rooms once they are known
 	rooms := make([]string, 0, len(batch))
 	var (
 		runs []*appendRun
@@ -330,18 +334,21 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	}
 	slices.Sort(rooms)
 	rooms = slices.Compact(rooms)
-	lock := &pgx.QueuedQuery{SQL: lockRooms, Arguments: []any{rooms}}
-	b.QueuedQueries = slices.Insert(b.QueuedQueries, 0, lock)
+	lock.Arguments = []any{rooms}
 
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx) // after Commit, a no-op
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
+	br := s.pool.SendBatch(ctx, b)
+	defer func() {
+		// After Commit, a no-op; otherwise it ends the transaction (if the
+		// BEGIN ran) and hands the connection back.
+		if tx := br.Tx(); tx != nil {
+			tx.Rollback(ctx)
+		}
+	}()
+	for range 2 { // BEGIN, the lock
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
 	}
 	for _, run := range runs {
 		var err error
@@ -361,7 +368,7 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	if err := br.Close(); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	return br.Tx().Commit(ctx)
 }
 
 // readRun reads the rows of a run's appendMessages into its Appends, and
