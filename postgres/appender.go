@@ -103,17 +103,29 @@ LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 // waiting together in queue and stores them in one transaction, sent as
 // one batch, so that the round trips and the WAL flush that makes them
 // durable are paid once per batch instead of once per message. It reports
-// each batch's Appends in the order it took them, before the next batch.
+// each batch's Appends in the order it took them, after its commit and
+// before the next batch's.
 //
 // Several appenders share the queue of Append, so that one batch runs
 // while another waits for its commit. AppendAsync's queues (lanes) have
 // one each, as its order is a promise: two batches of one room at once
 // could store a sender's later message first.
-func (s *Store) runAppender(queue <-chan *appendReq) {
+//
+// A lane reports on a goroutine of its own (reporter): the reports are
+// the server's work on each stored message (its ack, its delivery), which
+// then runs while the lane's next batch is in the database, instead of
+// delaying that batch.
+func (s *Store) runAppender(queue <-chan *appendReq, lane bool) {
 	defer s.appendersDone.Done()
-	batch := make([]*appendReq, 0, maxAppendBatch)
+	report := finishAll
+	if lane {
+		var stop func()
+		report, stop = reporter()
+		defer stop()
+	}
 	for r := range queue {
-		batch = append(batch[:0], r)
+		// A new slice each time: a lane's reporter may still hold the last.
+		batch := append(make([]*appendReq, 0, min(maxAppendBatch, len(queue)+1)), r)
 	gather:
 		for len(batch) < maxAppendBatch {
 			select {
@@ -126,34 +138,55 @@ func (s *Store) runAppender(queue <-chan *appendReq) {
 				break gather
 			}
 		}
-		s.commitAppends(batch)
-		clear(batch)
+		s.commitAppends(batch, report)
 	}
 }
 
-// commitAppends stores batch and reports each Append's outcome, in batch
-// order, once the commit has returned. An Append that is refused (not a member, a
-// repeated client id) is decided by its statement and changes nothing.
-// Any error aborts the transaction: if the database is unavailable all
-// fail, otherwise each Append is tried again in a transaction of its own,
-// so that one that the database refuses (a NUL byte in its text, say)
-// does not fail the others.
-func (s *Store) commitAppends(batch []*appendReq) {
+// reporter returns a report function that hands the batches given to it
+// to a goroutine that reports them in that order, and stop, which returns
+// once every batch given to report has been reported.
+func reporter() (report func([]*appendReq), stop func()) {
+	batches := make(chan []*appendReq, 8)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for batch := range batches {
+			finishAll(batch)
+		}
+	}()
+	return func(batch []*appendReq) { batches <- batch }, func() { close(batches); <-done }
+}
+
+// finishAll reports the outcomes of batch, in order.
+func finishAll(batch []*appendReq) {
+	for _, r := range batch {
+		r.finish()
+	}
+}
+
+// commitAppends stores batch and reports each Append's outcome through
+// report, in batch order, once the commit has returned. An Append that is
+// refused (not a member, a repeated client id) is decided by its statement
+// and changes nothing. Any error aborts the transaction: if the database
+// is unavailable all fail, otherwise each Append is tried again in a
+// transaction of its own, so that one that the database refuses (a NUL
+// byte in its text, say) does not fail the others.
+func (s *Store) commitAppends(batch []*appendReq, report func([]*appendReq)) {
 	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
 	err := s.tryAppends(ctx, batch)
 	cancel()
 	if err == nil || len(batch) == 1 || unavailable(err) {
-		for _, r := range batch {
-			if err != nil {
+		if err != nil {
+			for _, r := range batch {
 				r.msg, r.created, r.err = chat.Message{}, false, err
 			}
-			r.finish()
 		}
+		report(batch)
 		return
 	}
 	for _, r := range batch {
 		r.msg, r.created, r.err = chat.Message{}, false, nil
-		s.commitAppends([]*appendReq{r})
+		s.commitAppends([]*appendReq{r}, report)
 	}
 }
 
