@@ -368,23 +368,15 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	slices.Sort(rooms)
 	rooms = slices.Compact(rooms)
 	lock.Arguments = []any{rooms}
-	// COMMIT goes in the batch too: a statement that fails makes the
-	// database skip it, and its result, which comes once the commit is
-	// durable, is what the outcomes wait for.
-	b.Queue("COMMIT")
 
 	br := s.pool.SendBatch(ctx, b)
-	err := readAppends(br, runs)
-	// Ends the transaction if the COMMIT did not run, and hands the
-	// connection back.
-	br.Tx().Rollback(ctx)
-	return err
-}
-
-// readAppends reads the results of tryAppends' batch (BEGIN, the lock,
-// runs, COMMIT) into runs' Appends, and closes br. It returns nil only if
-// the COMMIT ran and committed.
-func readAppends(br pgx.BatchResults, runs []*appendRun) error {
+	defer func() {
+		// After Commit, a no-op; otherwise it ends the transaction (if the
+		// BEGIN ran) and hands the connection back.
+		if tx := br.Tx(); tx != nil {
+			tx.Rollback(ctx)
+		}
+	}()
 	for range 2 { // BEGIN, the lock
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -406,14 +398,10 @@ func readAppends(br pgx.BatchResults, runs []*appendRun) error {
 			return err
 		}
 	}
-	tag, err := br.Exec()
-	if err == nil && tag.String() != "COMMIT" { // as pgx's Tx.Commit: the transaction had failed
-		err = pgx.ErrTxCommitRollback
+	if err := br.Close(); err != nil {
+		return err
 	}
-	// Once COMMIT has answered, the batch is stored whatever Close says:
-	// an error there must not make the Appends run again.
-	br.Close()
-	return err
+	return br.Tx().Commit(ctx)
 }
 
 // readRun reads the rows of a run's appendMessages into its Appends, and
