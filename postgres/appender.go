@@ -103,17 +103,29 @@ LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 // waiting together in queue and stores them in one transaction, sent as
 // one batch, so that the round trips and the WAL flush that makes them
 // durable are paid once per batch instead of once per message. It reports
-// each batch's Appends in the order it took them, before the next batch.
+// each batch's Appends in the order it took them, after its commit and
+// before the next batch's.
 //
 // Several appenders share the queue of Append, so that one batch runs
 // while another waits for its commit. AppendAsync's queues (lanes) have
 // one each, as its order is a promise: two batches of one room at once
 // could store a sender's later message first.
-func (s *Store) runAppender(queue <-chan *appendReq) {
+//
+// A lane reports on a goroutine of its own (reporter): the reports are
+// the server's work on each stored message (its ack, its delivery), which
+// then runs while the lane's next batch is in the database, instead of
+// delaying that batch.
+func (s *Store) runAppender(queue <-chan *appendReq, lane bool) {
 	defer s.appendersDone.Done()
-	batch := make([]*appendReq, 0, maxAppendBatch)
+	report := finishAll
+	if lane {
+		var stop func()
+		report, stop = reporter()
+		defer stop()
+	}
 	for r := range queue {
-		batch = append(batch[:0], r)
+		// A new slice each time: a lane's reporter may still hold the last.
+		batch := append(make([]*appendReq, 0, min(maxAppendBatch, len(queue)+1)), r)
 	gather:
 		for len(batch) < maxAppendBatch {
 			select {
@@ -126,34 +138,55 @@ func (s *Store) runAppender(queue <-chan *appendReq) {
 				break gather
 			}
 		}
-		s.commitAppends(batch)
-		clear(batch)
+		s.commitAppends(batch, report)
 	}
 }
 
-// commitAppends stores batch and reports each Append's outcome, in batch
-// order, once the commit has returned. An Append that is refused (not a member, a
-// repeated client id) is decided by its statement and changes nothing.
-// Any error aborts the transaction: if the database is unavailable all
-// fail, otherwise each Append is tried again in a transaction of its own,
-// so that one that the database refuses (a NUL byte in its text, say)
-// does not fail the others.
-func (s *Store) commitAppends(batch []*appendReq) {
+// reporter returns a report function that hands the batches given to it
+// to a goroutine that reports them in that order, and stop, which returns
+// once every batch given to report has been reported.
+func reporter() (report func([]*appendReq), stop func()) {
+	batches := make(chan []*appendReq, 8)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for batch := range batches {
+			finishAll(batch)
+		}
+	}()
+	return func(batch []*appendReq) { batches <- batch }, func() { close(batches); <-done }
+}
+
+// finishAll reports the outcomes of batch, in order.
+func finishAll(batch []*appendReq) {
+	for _, r := range batch {
+		r.finish()
+	}
+}
+
+// commitAppends stores batch and reports each Append's outcome through
+// report, in batch order, once the commit has returned. An Append that is
+// refused (not a member, a repeated client id) is decided by its statement
+// and changes nothing. Any error aborts the transaction: if the database
+// is unavailable all fail, otherwise each Append is tried again in a
+// transaction of its own, so that one that the database refuses (a NUL
+// byte in its text, say) does not fail the others.
+func (s *Store) commitAppends(batch []*appendReq, report func([]*appendReq)) {
 	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
 	err := s.tryAppends(ctx, batch)
 	cancel()
 	if err == nil || len(batch) == 1 || unavailable(err) {
-		for _, r := range batch {
-			if err != nil {
+		if err != nil {
+			for _, r := range batch {
 				r.msg, r.created, r.err = chat.Message{}, false, err
 			}
-			r.finish()
 		}
+		report(batch)
 		return
 	}
 	for _, r := range batch {
 		r.msg, r.created, r.err = chat.Message{}, false, nil
-		s.commitAppends([]*appendReq{r})
+		s.commitAppends([]*appendReq{r}, report)
 	}
 }
 
@@ -233,7 +266,11 @@ type appendRun struct {
 // request's outcome; an error means that nothing was committed and the
 // outcomes are void.
 func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
+	// BEGIN and the rooms' lock go first, in the same round trip as the
+	// statements: only COMMIT waits for their results.
 	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	lock := b.Queue(lockRooms) // its rooms once they are known
 	rooms := make([]string, 0, len(batch))
 	var (
 		runs []*appendRun
@@ -330,18 +367,21 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	}
 	slices.Sort(rooms)
 	rooms = slices.Compact(rooms)
-	lock := &pgx.QueuedQuery{SQL: lockRooms, Arguments: []any{rooms}}
-	b.QueuedQueries = slices.Insert(b.QueuedQueries, 0, lock)
+	lock.Arguments = []any{rooms}
 
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx) // after Commit, a no-op
-	br := tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
+	br := s.pool.SendBatch(ctx, b)
+	defer func() {
+		// After Commit, a no-op; otherwise it ends the transaction (if the
+		// BEGIN ran) and hands the connection back.
+		if tx := br.Tx(); tx != nil {
+			tx.Rollback(ctx)
+		}
+	}()
+	for range 2 { // BEGIN, the lock
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
 	}
 	for _, run := range runs {
 		var err error
@@ -361,7 +401,7 @@ func (s *Store) tryAppends(ctx context.Context, batch []*appendReq) error {
 	if err := br.Close(); err != nil {
 		return err
 	}
-	return tx.Commit(ctx)
+	return br.Tx().Commit(ctx)
 }
 
 // readRun reads the rows of a run's appendMessages into its Appends, and

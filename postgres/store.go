@@ -71,10 +71,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s := &Store{pool: pool, appends: make(chan *appendReq, maxAppendBatch), lanes: newLanes(asyncLanes(n))}
 	s.appendersDone.Add(n + len(s.lanes.queues))
 	for range n {
-		go s.runAppender(s.appends)
+		go s.runAppender(s.appends, false)
 	}
 	for _, q := range s.lanes.queues {
-		go s.runAppender(q)
+		go s.runAppender(q, true)
 	}
 	return s, nil
 }
