@@ -32,8 +32,10 @@ const storeTimeout = 5 * time.Second
 // lost or reordered is preceded by a fill from the store.
 //
 // Locks, in the order they may be taken: presence.syncMu, room.deliverMu,
-// hub.mu, room.mu, conn.mu, roster.mu. hub.mu and room.mu are held only to
-// look up or queue, never across a store call, a bus call or a wait; a
+// hub.mu, room.mu, conn.mu, flusher.mu, roster.mu. conn.mu is its
+// flusher's qmu, shared by that flusher's connections: nothing holds two
+// connections' at once. hub.mu and room.mu are held only to look up or
+// queue, never across a store call, a bus call or a wait; a
 // room's store calls (its init and gap fills) hold its deliverMu, which
 // only that room's own bus events wait for.
 type hub struct {
