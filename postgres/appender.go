@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/storecall"
 )
 
 // maxAppendBatch bounds how many Appends share one transaction.
@@ -111,17 +112,17 @@ LEFT JOIN a ON true LEFT JOIN ins ON true LEFT JOIN old ON true`
 // one each, as its order is a promise: two batches of one room at once
 // could store a sender's later message first.
 //
-// A lane reports on a goroutine of its own (reporter): the reports are
-// the server's work on each stored message (its ack, its delivery), which
-// then runs while the lane's next batch is in the database, instead of
-// delaying that batch.
+// A lane reports on a goroutine of its own (storecall.Reporter): the
+// reports are the server's work on each stored message (its ack, its
+// delivery), which then runs while the lane's next batch is in the
+// database, instead of delaying that batch.
 func (s *Store) runAppender(queue <-chan *appendReq, lane bool) {
 	defer s.appendersDone.Done()
 	report := finishAll
 	if lane {
-		var stop func()
-		report, stop = reporter()
-		defer stop()
+		reporter := storecall.NewReporter(reportQueue, (*appendReq).finish)
+		defer reporter.Close()
+		report = reporter.Report
 	}
 	for r := range queue {
 		// A new slice each time: a lane's reporter may still hold the last.
@@ -142,20 +143,9 @@ func (s *Store) runAppender(queue <-chan *appendReq, lane bool) {
 	}
 }
 
-// reporter returns a report function that hands the batches given to it
-// to a goroutine that reports them in that order, and stop, which returns
-// once every batch given to report has been reported.
-func reporter() (report func([]*appendReq), stop func()) {
-	batches := make(chan []*appendReq, 8)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for batch := range batches {
-			finishAll(batch)
-		}
-	}()
-	return func(batch []*appendReq) { batches <- batch }, func() { close(batches); <-done }
-}
+// reportQueue bounds a lane's batches committed but not yet reported:
+// past it the lane waits for its reporter.
+const reportQueue = 8
 
 // finishAll reports the outcomes of batch, in order.
 func finishAll(batch []*appendReq) {

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/internal/storecall"
 )
 
 // maxAppendBatch bounds how many Appends share one transaction.
@@ -165,22 +165,19 @@ func (w *writer) close() error {
 // once per batch instead of once per message. Nothing is reported as
 // stored before the commit returns.
 //
-// The outcomes of a batch are reported by runCompleter, batch after batch
-// in the writer's order, while the writer goes on to the next batch: the
-// completions (the server encodes the ack and publishes the message in
-// them) are off the serial path, which is what limits durable sends (the
-// writer is busy all the time, mostly waiting for its commit's fsync and
-// for a CPU, see docs/benchmarks.md). An update waits for the completions
-// before it runs, so its outcome is reported after theirs, as when the
-// writer reported everything itself.
+// The outcomes of a batch are reported on a goroutine of their own
+// (storecall.Reporter), batch after batch in the writer's order, while
+// the writer goes on to the next batch: the completions (the server
+// encodes the ack and publishes the message in them) are off the serial
+// path, which is what limits durable sends (the writer is busy all the
+// time, mostly waiting for its commit's fsync and for a CPU, see
+// docs/benchmarks.md). An update waits for the completions before it
+// runs, so its outcome is reported after theirs, as when the writer
+// reported everything itself.
 func (s *Store) runWriter() {
-	done := make(chan []*appendReq, completerQueue)
-	free := make(chan []*appendReq, completerQueue+1)
-	var pending sync.WaitGroup // batches handed to the completer, not yet reported
-	go s.runCompleter(done, free, &pending)
+	reporter := storecall.NewReporter(reportQueue, (*appendReq).finish)
 	defer func() {
-		close(done)
-		pending.Wait()
+		reporter.Close()
 		close(s.writerDone)
 	}()
 	var next any // a request taken while gathering a batch, to run after it
@@ -195,17 +192,12 @@ func (s *Store) runWriter() {
 		}
 		switch j := job.(type) {
 		case *updateReq:
-			pending.Wait()
+			reporter.Wait()
 			j.err = s.runUpdate(j.ctx, j.fn)
 			close(j.done)
 		case *appendReq:
-			var batch []*appendReq
-			select {
-			case batch = <-free:
-			default:
-				batch = make([]*appendReq, 0, maxAppendBatch)
-			}
-			batch = append(batch, j)
+			// A new array each time: the reporter may still hold the last.
+			batch := append(make([]*appendReq, 0, min(maxAppendBatch, len(s.writes)+1)), j)
 		gather:
 			for len(batch) < maxAppendBatch {
 				select {
@@ -224,31 +216,14 @@ func (s *Store) runWriter() {
 				}
 			}
 			s.commitAppends(batch)
-			pending.Add(1)
-			done <- batch
+			reporter.Report(batch)
 		}
 	}
 }
 
-// completerQueue bounds the batches committed but not yet reported: past
-// it the writer waits for the completer.
-const completerQueue = 4
-
-// runCompleter reports the outcome of each batch that runWriter committed,
-// in order, and gives the batch's array back for another.
-func (s *Store) runCompleter(done <-chan []*appendReq, free chan<- []*appendReq, pending *sync.WaitGroup) {
-	for batch := range done {
-		for _, r := range batch {
-			r.finish()
-		}
-		clear(batch)
-		select {
-		case free <- batch[:0]:
-		default:
-		}
-		pending.Done()
-	}
-}
+// reportQueue bounds the batches committed but not yet reported: past
+// it the writer waits for the reporter.
+const reportQueue = 4
 
 func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -281,7 +256,7 @@ func (s *Store) runUpdate(ctx context.Context, fn func(tx *sql.Tx) error) error 
 }
 
 // commitAppends stores a batch of Appends in one transaction and sets each
-// one's outcome, for the completer to report once the commit has returned.
+// one's outcome, for the reporter to report once the commit has returned.
 //
 // An Append that fails on its own (not a member, a constraint) is undone
 // by SQLite as a statement and fails alone. Any other failure may have
