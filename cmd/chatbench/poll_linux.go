@@ -311,16 +311,9 @@ func dialPolled(ctx context.Context, u *url.URL, d ws.Dialer, bufSize int) (*wsC
 	}
 	sc.SetReadDeadline(time.Time{})
 	fc.SetWriteDeadline(time.Time{})
-	if br != nil {
-		// Bytes the server sent right after its handshake response.
-		for br.Buffered() > 0 {
-			if c.w == len(c.buf) {
-				c.grow()
-			}
-			n, _ := br.Read(c.buf[c.w:])
-			c.w += n
-		}
-		ws.PutReader(br)
+	if err := c.takeBuffered(br); err != nil {
+		c.Close()
+		return nil, err
 	}
 	return c, nil
 }
@@ -472,18 +465,13 @@ func (s *setupConn) run(c *wsConn, f func(now time.Time, msg []byte), end func(e
 	// answer); pending's follow them.
 	err := c.parsed(time.Now(), f)
 	for len(pc.pending) > 0 && err == nil {
-		if c.r == c.w {
-			c.r, c.w = 0, 0
-		}
-		if c.w == len(c.buf) {
-			err = c.grow()
+		if err = c.room(); err != nil {
+			break
 		}
 		n := copy(c.buf[c.w:], pc.pending)
 		c.w += n
 		pc.pending = pc.pending[n:]
-		if perr := c.parsed(time.Now(), f); err == nil {
-			err = perr
-		}
+		err = c.parsed(time.Now(), f)
 	}
 	pc.pending = nil
 	ended := pc.err != nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,44 +84,65 @@ func dialWS(ctx context.Context, rawURL string, header http.Header, bufSize int,
 			status = s
 		},
 	}
-	var (
-		nc  net.Conn
-		br  *bufio.Reader
-		err error
-	)
+	c, err := dialConn(ctx, d, rawURL, bufSize, polled)
+	if err != nil && status != 0 {
+		return nil, fmt.Errorf("%w (HTTP %d)", err, status)
+	}
+	return c, err
+}
+
+// dialConn is dialWS's dial: on the pollers if polled and it can be, through
+// Go's netpoller otherwise.
+func dialConn(ctx context.Context, d ws.Dialer, rawURL string, bufSize int, polled bool) (*wsConn, error) {
 	if polled {
-		var u *url.URL
-		if u, err = url.Parse(rawURL); err != nil {
+		u, err := url.Parse(rawURL)
+		if err != nil {
 			return nil, err
 		}
-		var c *wsConn
-		if c, err = dialPolled(ctx, u, d, bufSize); err != errNotPollable {
-			if err != nil && status != 0 {
-				return nil, fmt.Errorf("%w (HTTP %d)", err, status)
-			}
+		if c, err := dialPolled(ctx, u, d, bufSize); err != errNotPollable {
 			return c, err
 		}
 	}
-	nc, br, _, err = d.Dial(ctx, rawURL)
+	nc, br, _, err := d.Dial(ctx, rawURL)
 	if err != nil {
-		if status != 0 {
-			return nil, fmt.Errorf("%w (HTTP %d)", err, status)
-		}
 		return nil, err
 	}
 	c := &wsConn{nc: nc, buf: make([]byte, max(bufSize, 4096))}
-	if br != nil {
-		// Bytes the server sent right after its handshake response.
-		n, _ := br.Read(c.buf)
-		c.w = n
-		for br.Buffered() > 0 {
-			c.grow()
-			n, _ := br.Read(c.buf[c.w:])
-			c.w += n
-		}
-		ws.PutReader(br)
+	if err := c.takeBuffered(br); err != nil {
+		c.Close()
+		return nil, err
 	}
 	return c, nil
+}
+
+// takeBuffered moves what br read past the handshake's answer (the
+// server's first frames, if it sent them with it) into c's buffer, and
+// gives br back to gobwas/ws. br may be nil: nothing was read past it.
+func (c *wsConn) takeBuffered(br *bufio.Reader) error {
+	if br == nil {
+		return nil
+	}
+	defer ws.PutReader(br)
+	for br.Buffered() > 0 {
+		if err := c.room(); err != nil {
+			return err
+		}
+		n, _ := br.Read(c.buf[c.w:])
+		c.w += n
+	}
+	return nil
+}
+
+// room makes room after buf[w:] for the next bytes: back to the start of
+// the buffer once everything in it is parsed, and grown when it is full.
+func (c *wsConn) room() error {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	if c.w == len(c.buf) {
+		return c.grow()
+	}
+	return nil
 }
 
 // grow makes room for more bytes after buf[w:]: moves the unread bytes to
@@ -150,13 +170,8 @@ func (c *wsConn) grow() error {
 // would keep the CPU's caches cold (it made the bench measure gorilla and
 // Centrifugo, whose writes are small and many, a third slower).
 func (c *wsConn) fill() (time.Time, error) {
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-	}
-	if c.w == len(c.buf) {
-		if err := c.grow(); err != nil {
-			return time.Time{}, err
-		}
+	if err := c.room(); err != nil {
+		return time.Time{}, err
 	}
 	n, err := c.nc.Read(c.buf[c.w:])
 	now := time.Now()
