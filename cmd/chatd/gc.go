@@ -36,18 +36,16 @@ func gcPercentFor(live uint64) int {
 // (runtime/mgcpacer.go, defaultHeapMinimum).
 const runtimeHeapMinimum = 4 << 20
 
-// gcFloor keeps the collector's target at gcPercentFor the live heap,
-// looking every gcRetune, until ctx ends. It is for when GOGC does not
-// say otherwise.
-func gcFloor(ctx context.Context) {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	set := defaultGCPercent
+// gcFloor keeps the collector's target at gcPercentFor the live heap
+// that live reports, looking every gcRetune (and at once), until ctx
+// ends. It is for when GOGC does not say otherwise.
+func gcFloor(ctx context.Context, live func() (uint64, bool)) {
+	set := -1 // no target set yet: the first look sets one
 	t := time.NewTicker(gcRetune)
 	defer t.Stop()
 	for {
-		metrics.Read(sample)
-		if sample[0].Value.Kind() == metrics.KindUint64 {
-			if p := gcPercentFor(sample[0].Value.Uint64()); p != set {
+		if n, ok := live(); ok {
+			if p := gcPercentFor(n); p != set {
 				debug.SetGCPercent(p)
 				set = p
 			}
@@ -58,4 +56,14 @@ func gcFloor(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// liveHeap is the heap's live bytes as of the last collection.
+func liveHeap() (uint64, bool) {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0, false
+	}
+	return sample[0].Value.Uint64(), true
 }

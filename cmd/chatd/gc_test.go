@@ -31,15 +31,31 @@ func TestGCPercentFor(t *testing.T) {
 }
 
 // TestGCFloorSetsTheTarget: gcFloor looks at the live heap before it
-// waits, and a test process's heap is small.
+// waits, raises a small heap's target and lowers it again for a large one.
 func TestGCFloorSetsTheTarget(t *testing.T) {
 	old := debug.SetGCPercent(defaultGCPercent)
 	defer debug.SetGCPercent(old)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	gcFloor(ctx) // one look, then ctx is done
-	p := debug.SetGCPercent(defaultGCPercent)
-	if p <= defaultGCPercent {
-		t.Fatalf("target after gcFloor on a small heap: %d%%, want more than %d%%", p, defaultGCPercent)
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // one look each
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{1 << 20, gcPercentFor(1 << 20)},
+		{200 << 20, defaultGCPercent},
+		{2 << 20, gcPercentFor(2 << 20)},
+	} {
+		gcFloor(done, func() (uint64, bool) { return c.live, true })
+		p := debug.SetGCPercent(defaultGCPercent)
+		debug.SetGCPercent(p)
+		if p != c.want {
+			t.Errorf("target after gcFloor with %d live: %d%%, want %d%%", c.live, p, c.want)
+		}
+	}
+	if gcPercentFor(1<<20) <= defaultGCPercent {
+		t.Errorf("a 1 MB heap's target is the default")
+	}
+	if _, ok := liveHeap(); !ok {
+		t.Errorf("liveHeap: the runtime does not report the live heap")
 	}
 }

@@ -56,7 +56,7 @@ func main() {
 	defer stop()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
-		go gcFloor(ctx)
+		go gcFloor(ctx, liveHeap)
 	}
 	if isCommand(os.Args[1:]) { // chatd user ..., chatd backup ... (admin.go)
 		code := runCommand(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
