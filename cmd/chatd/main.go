@@ -52,11 +52,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "migrate" {
 		os.Exit(runMigrate(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+		go gcFloor(ctx, liveHeap)
+	}
 	if isCommand(os.Args[1:]) { // chatd user ..., chatd backup ... (admin.go)
 		code := runCommand(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
