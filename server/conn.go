@@ -243,14 +243,19 @@ func (c *conn) enqueueControl(frame []byte) {
 // attached while it was built. The caller writes it (flush): the
 // connect's goroutine, about to end, rather than a flusher woken for it.
 func (c *conn) start(head, payload []byte) {
+	c.startFramed(appendFrame(append(make([]byte, 0, len(head)+len(payload)+maxFrameHeader), head...), opText, payload))
+}
+
+// startFramed is start with the handshake's answer and the first frame
+// already in one buffer, f.
+func (c *conn) startFramed(f []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.started = true
 	if !c.closing {
-		f := append(make([]byte, 0, len(head)+len(payload)+10), head...)
 		c.pushLocked(nil)
 		copy(c.out[1:], c.out)
-		c.out[0] = appendFrame(f, opText, payload)
+		c.out[0] = f
 		c.outBytes += len(c.out[0])
 		c.outFrames++
 	}
@@ -535,11 +540,10 @@ func (h *hub) serve(c *conn, head []byte) {
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
 		}
-		p, err := welcome.AppendJSON(make([]byte, 0, 256+256*len(welcome.Rooms)))
-		if err != nil {
-			panic(err) // a bug, as in frame: the limits are the server's own
-		}
-		c.start(head, frame(protocol.TypeWelcome, "", encoded(p)))
+		// The answer, the frame's header and the welcome in one buffer,
+		// each written once.
+		f := append(make([]byte, 0, len(head)+maxFrameHeader+300+256*len(welcome.Rooms)), head...)
+		c.startFramed(appendTextFrameOf(f, func(b []byte) []byte { return appendWelcome(b, &welcome) }))
 	}
 	c.flush()
 	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing

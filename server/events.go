@@ -67,6 +67,17 @@ func frame(typ, id string, payload any) []byte {
 	return b
 }
 
+// appendWelcome appends the welcome frame's JSON, the bytes
+// frame(protocol.TypeWelcome, "", w) gives.
+func appendWelcome(b []byte, w *protocol.Welcome) []byte {
+	b = chat.AppendJSONString(append(b, `{"type":`...), protocol.TypeWelcome)
+	b, err := w.AppendJSON(append(b, `,"payload":`...))
+	if err != nil {
+		panic(err) // a bug, as in frame: the limits are the server's own
+	}
+	return append(b, '}')
+}
+
 func errorFrame(id string, err error) []byte {
 	return frame(protocol.TypeError, id, protocol.ErrorPayload{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
 }

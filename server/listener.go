@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -39,6 +40,7 @@ func (s *Server) Listener(ln net.Listener, headerTimeout time.Duration) net.List
 		errs:          make(chan error),
 		closed:        make(chan struct{}),
 		reading:       make(map[net.Conn]struct{}),
+		work:          make(chan *net.TCPConn),
 	}
 	go l.acceptLoop()
 	return l
@@ -60,7 +62,14 @@ type wsListener struct {
 	// reading: connections whose request is being read here; Close closes
 	// them, as http.Server's Shutdown closes its idle connections.
 	reading map[net.Conn]struct{}
+
+	work chan *net.TCPConn // to an upgrader waiting for its next connection (upgrader)
+	idle atomic.Int32      // upgraders waiting on work, or about to
 }
+
+// maxIdleUpgraders bounds the upgraders that wait for a next connection
+// once theirs is served; one finishing beyond it ends.
+const maxIdleUpgraders = 128
 
 // Accept returns the next connection for net/http.
 func (l *wsListener) Accept() (net.Conn, error) {
@@ -112,9 +121,70 @@ func (l *wsListener) acceptLoop() {
 			l.handOff(nc)
 			continue
 		}
-		go l.serve(tc)
+		l.dispatch(tc)
 	}
 }
+
+// dispatch gives tc to an upgrader waiting for one, or to a new one.
+func (l *wsListener) dispatch(tc *net.TCPConn) {
+	select {
+	case l.work <- tc:
+	default:
+		go l.upgrader(tc)
+	}
+}
+
+// upgrader serves tc, then waits for another connection (dispatch) while
+// fewer than maxIdleUpgraders wait, until the listener closes.
+//
+// Why not a goroutine per connection, as before: a connect's upgrade and
+// welcome (gobwas's upgrader, the session and rooms reads, the welcome's
+// encoding) need a stack of several KiB, and a new goroutine's starts at
+// 2 KiB; it grew, copying itself and adjusting every frame, at each
+// doubling, a twentieth of the server's CPU per connect in a profile
+// (runtime.newstack under readers.do). A waiting upgrader keeps its grown
+// stack (the collector may halve an idle one's), so that a connect served
+// by one grows it seldom if at all.
+func (l *wsListener) upgrader(tc *net.TCPConn) {
+	for {
+		l.serve(tc)
+		if l.idle.Add(1) > maxIdleUpgraders {
+			l.idle.Add(-1)
+			return
+		}
+		var ok bool
+		tc, ok = l.next()
+		l.idle.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+// upgraderStackKeep is the stack a waiting upgrader holds in use, so that
+// the collector, which halves the stack of a goroutine that uses less than
+// a quarter of it, leaves it the 16 KiB a connect grows it to (without
+// it, profiles showed the stacks shrunk while waiting and grown again).
+const upgraderStackKeep = 4 << 10
+
+// next waits for a connection from dispatch; false if the listener closed.
+//
+//go:noinline
+func (l *wsListener) next() (*net.TCPConn, bool) {
+	var keep [upgraderStackKeep]byte
+	defer touch(keep[:])
+	select {
+	case tc := <-l.work:
+		return tc, true
+	case <-l.closed:
+		return nil, false
+	}
+}
+
+// touch uses b, so that the compiler keeps it (next's stack frame).
+//
+//go:noinline
+func touch(b []byte) { b[0] = 0 }
 
 // handOff gives c to net/http, or closes it if the listener is closed.
 func (l *wsListener) handOff(c net.Conn) {
@@ -153,6 +223,10 @@ const wsRequestLine = "GET /ws"
 // limit (DefaultMaxHeaderBytes and the 4096 bytes it allows on top). A
 // longer request goes to net/http, which answers 431.
 const maxWSHeaderBytes = http.DefaultMaxHeaderBytes + 4096
+
+// rejected: a check of upgrade's refused the handshake (the request goes
+// to net/http, which answers why).
+var rejected = errors.New("refused")
 
 // errHeaderTooLong: the request passed maxWSHeaderBytes.
 var errHeaderTooLong = errors.New("request header too long")
@@ -207,11 +281,10 @@ func (l *wsListener) upgrade(tc *net.TCPConn, rr *recordingReader) (*wire, ident
 	w := newWire(tc)
 	w.hold = true
 	var (
-		host     string
-		hosts    int
-		header   = make(http.Header, 2)
-		id       identity
-		rejected = errors.New("refused")
+		host   string
+		hosts  int
+		header = make(http.Header, 2)
+		id     identity
 	)
 	u := ws.Upgrader{
 		OnRequest: func(uri []byte) error {

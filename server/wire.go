@@ -27,17 +27,38 @@ const (
 // PreparedMessage does the same but can only be written through its Conn,
 // one write per frame; here many frames share one write.
 func appendFrame(dst []byte, opcode byte, payload []byte) []byte {
+	return append(appendFrameHeader(dst, opcode, len(payload)), payload...)
+}
+
+// maxFrameHeader is the longest header appendFrameHeader writes.
+const maxFrameHeader = 10
+
+// appendFrameHeader appends the header of an unmasked final frame whose
+// payload is n bytes long.
+func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
 	dst = append(dst, 0x80|opcode) // FIN
-	switch n := len(payload); {
+	switch {
 	case n <= 125:
-		dst = append(dst, byte(n))
+		return append(dst, byte(n))
 	case n <= 0xffff:
-		dst = append(dst, 126, byte(n>>8), byte(n))
+		return append(dst, 126, byte(n>>8), byte(n))
 	default:
-		dst = append(dst, 127)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
 	}
-	return append(dst, payload...)
+}
+
+// appendTextFrameOf appends to dst one text frame whose payload enc
+// appends, encoded in place: the payload is written once, after room for
+// the longest header, and moved back over what its header leaves of that
+// room. (Encoding into a buffer of its own and framing that would allocate
+// and copy it once more.)
+func appendTextFrameOf(dst []byte, enc func([]byte) []byte) []byte {
+	at := len(dst)
+	dst = enc(append(dst, make([]byte, maxFrameHeader)...))
+	n := len(dst) - at - maxFrameHeader
+	h := len(appendFrameHeader(dst[at:at], opText, n))
+	copy(dst[at+h:], dst[at+maxFrameHeader:])
+	return dst[:at+h+n]
 }
 
 // textFrame encodes payload as one text frame.
