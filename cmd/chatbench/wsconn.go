@@ -134,34 +134,16 @@ func (c *wsConn) takeBuffered(br *bufio.Reader) error {
 }
 
 // room makes room after buf[w:] for the next bytes: back to the start of
-// the buffer once everything in it is parsed, the start of a frame read in
-// part moved there first when it is short, and grown when it is full.
-//
-// Without the move, a read that ends inside a frame (most do, with a
-// server that writes as many frames as it has queued) left the next one
-// to start further into the buffer, and so on until the buffer's end: in
-// a 10 s steady run each of a thousand 64 KiB buffers was walked through
-// its sixteen pages, each touched first (a page fault, 5,000 a second in
-// the bench, 5 % of its CPU spent in them under its reads' copies) and
-// cold in the caches after.
+// the buffer once everything in it is parsed, and grown when it is full.
 func (c *wsConn) room() error {
-	switch n := c.w - c.r; {
-	case n == 0:
+	if c.r == c.w {
 		c.r, c.w = 0, 0
-	case c.r > 0 && n <= maxMove:
-		c.w = copy(c.buf, c.buf[c.r:c.w])
-		c.r = 0
 	}
 	if c.w == len(c.buf) {
 		return c.grow()
 	}
 	return nil
 }
-
-// maxMove is the most unread bytes room moves to the buffer's start: a
-// frame's start is usually a few hundred bytes, and a longer one is left
-// where it is (grow moves it once the buffer's end is reached).
-const maxMove = 4 << 10
 
 // grow makes room for more bytes after buf[w:]: moves the unread bytes to
 // the front, or doubles the buffer.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -211,59 +209,5 @@ func TestWSConnWriteTexts(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("message %d did not arrive", i)
 		}
-	}
-}
-
-// chunkConn serves stream in reads of at most chunk bytes, and records
-// how far into the reader's buffer each read started (the buffer is the
-// wsConn's, so len(p) says where).
-type chunkConn struct {
-	stream   []byte
-	chunk    int
-	bufLen   int
-	maxStart int
-}
-
-func (c *chunkConn) Read(p []byte) (int, error) {
-	if len(c.stream) == 0 {
-		return 0, io.EOF
-	}
-	c.maxStart = max(c.maxStart, c.bufLen-len(p))
-	n := copy(p[:min(len(p), c.chunk)], c.stream)
-	c.stream = c.stream[n:]
-	return n, nil
-}
-func (c *chunkConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (c *chunkConn) Close() error                     { return nil }
-func (c *chunkConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *chunkConn) SetWriteDeadline(time.Time) error { return nil }
-
-// TestWSConnReadsAtTheBufferStart: when every read ends inside a frame,
-// the next read still lands near the start of the buffer (the frame's
-// start moved there), not further and further into it, and every message
-// comes out whole and in order.
-func TestWSConnReadsAtTheBufferStart(t *testing.T) {
-	const frames = 5000
-	var stream []byte
-	for i := range frames {
-		msg := fmt.Appendf(nil, "%06d %s", i, bytes.Repeat([]byte("x"), 100)) // 107 bytes: a one-byte length
-		stream = append(stream, 0x81, byte(len(msg)))
-		stream = append(stream, msg...)
-	}
-	nc := &chunkConn{stream: stream, chunk: 1000, bufLen: 64 << 10} // 1000: never a whole number of frames
-	c := &wsConn{nc: nc, buf: make([]byte, 64<<10)}
-	got := 0
-	err := c.each(func(_ time.Time, m []byte) {
-		if want := fmt.Sprintf("%06d ", got); !bytes.HasPrefix(m, []byte(want)) || len(m) != 107 {
-			t.Fatalf("message %d: %.10q (%d bytes)", got, m, len(m))
-		}
-		got++
-	})
-	var ce *closeError
-	if !errors.As(err, &ce) || got != frames {
-		t.Fatalf("each = %v after %d messages, want the connection's end after %d", err, got, frames)
-	}
-	if nc.maxStart > maxMove {
-		t.Errorf("a read started %d bytes into the buffer, want at most %d", nc.maxStart, maxMove)
 	}
 }
