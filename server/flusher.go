@@ -65,24 +65,18 @@ func (f *flusher) add(c *conn) {
 // frames per write, and a quiet one (a DM, a small room) adds no latency.
 const busyRound = 64
 
-// wait is how long the round after one of n connections, which took
-// took, gathers. A connection's frames gather from its write in one round
-// to its write in the next, the round's length plus the wait: so a round
-// that took f.delay or longer (a thousand writes on a busy machine take
-// 10-25 ms) already gathered enough, and waiting on top of it only added
-// to every frame's latency.
-func (f *flusher) wait(n int, took time.Duration) time.Duration {
+// wait is how long the round after one of n connections gathers.
+func (f *flusher) wait(n int) time.Duration {
 	if n < busyRound {
 		return 0
 	}
-	return max(f.delay-took, 0)
+	return f.delay
 }
 
 func (f *flusher) run() {
 	defer close(f.done)
 	var round []*conn
-	last := 0              // connections in the previous round
-	var took time.Duration // and how long it took
+	last := 0 // connections in the previous round
 	for {
 		select {
 		case <-f.wake:
@@ -96,18 +90,16 @@ func (f *flusher) run() {
 			}
 			return
 		}
-		if d := f.wait(last, took); d > 0 {
+		if d := f.wait(last); d > 0 {
 			time.Sleep(d)
 		}
 		f.mu.Lock()
 		round, f.list = f.list, round[:0]
 		f.mu.Unlock()
 		last = len(round)
-		start := time.Now()
 		for _, c := range round {
 			c.flush()
 		}
-		took = time.Since(start)
 		clear(round) // let closed connections go
 	}
 }
