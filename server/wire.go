@@ -196,7 +196,13 @@ func (rw *rawWriter) write(fd uintptr) bool {
 		if k == 0 {
 			break
 		}
-		m, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
+		// Raw: the socket never blocks (EAGAIN instead), so the flusher
+		// keeps its P through the call as through any other work. With
+		// Syscall, a writev longer than a sysmon tick (they take 10-30 µs
+		// under fan-out) could have its P handed to another thread, and
+		// the flusher then waited to get one back: thread wake-ups and
+		// switches, which cost a PVM guest like this one dearly.
+		m, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
 		switch {
 		case errno == syscall.EINTR:
 			continue
