@@ -163,19 +163,22 @@ func dial(ctx context.Context, b *bench, wsURL, token, user string, r *roomState
 		return nil, fmt.Errorf("%s: no welcome: %w", user, err)
 	}
 	ws.nc.SetReadDeadline(time.Time{}) // the server's pings keep it alive
-	var w welcomeFrame
-	if err := json.Unmarshal(data, &w); err != nil || w.Type != protocol.TypeWelcome {
-		ws.Close()
-		return nil, fmt.Errorf("%s: first frame is not a welcome: %.200s", user, data)
-	}
-	for _, r := range w.Payload.Rooms {
-		if r.Name == c.room.name {
-			c.welcomeSeq = r.LastSeq
+	var buf [8]welcomeRoom
+	rooms, ok := scanWelcome(data, buf[:0])
+	if !ok {
+		if rooms, ok = decodeWelcome(data, buf[:0]); !ok {
+			ws.Close()
+			return nil, fmt.Errorf("%s: first frame is not a welcome: %.200s", user, data)
 		}
-		if b.byName[r.Name] != nil {
+	}
+	for _, r := range rooms {
+		if string(r.name) == c.room.name {
+			c.welcomeSeq = r.lastSeq
+		}
+		if b.byName[string(r.name)] != nil {
 			continue // the join ack sets that cursor
 		}
-		c.others[r.Name] = r.LastSeq
+		c.others[string(r.name)] = r.lastSeq
 	}
 	c.ws.read(b.cfg.Readers == readersPoll, c.onFrame, func(err error) {
 		c.ended(err)
@@ -284,8 +287,9 @@ func (c *client) write(env protocol.Envelope) error {
 	return nil
 }
 
-// welcomeFrame is the part of a welcome the bench looks at: decoded in
-// one pass, as the Centrifugo replies are (cfReply), and not the whole
+// welcomeFrame is the part of a welcome the bench looks at, for a
+// welcome scanWelcome leaves to encoding/json: decoded in one pass, as
+// the Centrifugo replies are (cfReply), and not the whole
 // protocol.Welcome through the envelope and again its payload.
 type welcomeFrame struct {
 	Type    string `json:"type"`
@@ -295,6 +299,107 @@ type welcomeFrame struct {
 			LastSeq int64  `json:"last_seq"`
 		} `json:"rooms"`
 	} `json:"payload"`
+}
+
+// welcomeRoom is a room of a welcome as the bench reads it: the name is
+// a slice of the frame (scanWelcome) or of a decoded string.
+type welcomeRoom struct {
+	name    []byte
+	lastSeq int64
+}
+
+// decodeWelcome reads a welcome's rooms with encoding/json into rooms:
+// for a welcome scanWelcome does not recognise. Not ok if data is not a
+// welcome.
+func decodeWelcome(data []byte, rooms []welcomeRoom) ([]welcomeRoom, bool) {
+	var w welcomeFrame
+	if err := json.Unmarshal(data, &w); err != nil || w.Type != protocol.TypeWelcome {
+		return rooms, false
+	}
+	for _, r := range w.Payload.Rooms {
+		rooms = append(rooms, welcomeRoom{name: []byte(r.Name), lastSeq: r.LastSeq})
+	}
+	return rooms, true
+}
+
+// Every connect reads a welcome, and encoding/json's decode of it into
+// welcomeFrame (validating the frame, then reflecting over every field of
+// every room) was a seventh of the bench's CPU per connect. So a welcome
+// in chatd's encoding (protocol.Welcome.AppendJSON in protocol.AppendFrame)
+// is scanned for the rooms' names and last_seq with cutString and
+// leadingInt, as acks and deliveries are; anything else (keys in another
+// order, whitespace, an escape in a name, a room with a nested value)
+// goes through decodeWelcome.
+//
+// The scan is exact for valid JSON: its patterns start or end with a bare
+// quote, so none can occur inside a string value (TestScanWelcome...
+// checks it against encoding/json on generated welcomes). A room is read
+// only if its object has no brace or bracket but its own: then the first
+// `},{"name":"` or `}],"current_room":` after its start is its end, and
+// its keys are its own. The keys are matched as the protocol spells them;
+// encoding/json would also take "Last_Seq", which no server sends.
+const (
+	welcomePrefix = `{"type":"welcome","payload":{"user":{"id":"`
+	nextRoom      = `},{"name":"`
+	roomsEnd      = `}],"current_room":`
+)
+
+// scanWelcome appends a chatd welcome's rooms to rooms; not ok, with
+// rooms as given, for a frame it does not recognise.
+func scanWelcome(data []byte, rooms []welcomeRoom) ([]welcomeRoom, bool) {
+	given := rooms
+	_, rest, ok := cutString(data, welcomePrefix)
+	if !ok {
+		return given, false
+	}
+	if _, rest, ok = cutString(rest, `,"username":"`); !ok || !bytes.HasSuffix(data, []byte("}}")) {
+		return given, false
+	}
+	const list = `},"rooms":[`
+	if !bytes.HasPrefix(rest, []byte(list)) {
+		return given, false
+	}
+	rest = rest[len(list):]
+	var tail []byte // the payload after the rooms
+	if t, ok := bytes.CutPrefix(rest, []byte(`],"current_room":`)); ok {
+		tail, rest = t, nil // no rooms
+	} else {
+		end := bytes.Index(rest, []byte(roomsEnd))
+		if end < 0 {
+			return given, false
+		}
+		tail = rest[end+len(roomsEnd):]
+		rest = rest[:end+1] // the rooms, each {...}, comma-separated
+	}
+	// A key the tail repeats would be the one encoding/json keeps.
+	for _, k := range []string{`"rooms":`, `"type":`, `"payload":`} {
+		if bytes.Contains(tail, []byte(k)) {
+			return given, false
+		}
+	}
+	for len(rest) > 0 {
+		var body []byte // the room's object, from its name's value to its brace
+		if i := bytes.Index(rest, []byte(nextRoom)); i >= 0 {
+			body, rest = rest[:i+1], rest[i+2:] // rest starts at the next {
+		} else {
+			body, rest = rest, nil
+		}
+		name, body, ok := cutString(body, `{"name":"`)
+		if !ok || bytes.IndexAny(body, "{[") >= 0 || bytes.Contains(body, []byte(`"name":`)) {
+			return given, false
+		}
+		const key = `"last_seq":`
+		i := bytes.Index(body, []byte(key))
+		if i < 0 {
+			return given, false
+		}
+		seq, after, ok := leadingInt(body[i+len(key):])
+		if !ok || after[0] != ',' && after[0] != '}' || bytes.Contains(after, []byte(key)) {
+			return given, false
+		}
+		rooms = append(rooms, welcomeRoom{name: name, lastSeq: seq})
+	}
+	return rooms, true
 }
 
 // inbound is the part of a server frame the reader looks at.
@@ -528,7 +633,7 @@ func (c *client) onSendAck(now time.Time, id []byte, seq int64) bool {
 	return true
 }
 
-var ackPrefix = []byte(`{"type":"ack","id":"`)
+const ackPrefix = `{"type":"ack","id":"`
 
 // scanAck reads the id and the message's seq out of an ack frame of the
 // form chatd writes for a send_message (protocol.AppendMessageAck: the
@@ -542,26 +647,14 @@ var ackPrefix = []byte(`{"type":"ack","id":"`)
 // scanNewMessage's: "seq": cannot occur inside a string value, and the
 // room (the message's first key) has no nested object.
 func scanAck(data []byte) (id []byte, seq int64, ok bool) {
-	if !bytes.HasPrefix(data, ackPrefix) {
+	id, rest, ok := cutString(data, ackPrefix)
+	if !ok {
 		return nil, 0, false
 	}
-	rest := data[len(ackPrefix):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+	if _, rest, ok = cutString(rest, `,"payload":{"message":{"room":"`); !ok {
 		return nil, 0, false
 	}
-	id, rest = rest[:end], rest[end:]
-	const room = `","payload":{"message":{"room":"`
-	if !bytes.HasPrefix(rest, []byte(room)) {
-		return nil, 0, false
-	}
-	rest = rest[len(room):]
-	end = bytes.IndexByte(rest, '"')
-	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return nil, 0, false
-	}
-	rest = rest[end:]
-	const key = `","seq":`
+	const key = `,"seq":`
 	if !bytes.HasPrefix(rest, []byte(key)) {
 		return nil, 0, false
 	}
@@ -570,6 +663,22 @@ func scanAck(data []byte) (id []byte, seq int64, ok bool) {
 		return nil, 0, false
 	}
 	return id, seq, true
+}
+
+// cutString reads the string value data starts with after key (which
+// ends with the value's opening quote), if the value has no escape: the
+// value, and what follows its closing quote. Not ok if data does not
+// start with key, or the value has an escape or does not end.
+func cutString(data []byte, key string) (val, rest []byte, ok bool) {
+	if !bytes.HasPrefix(data, []byte(key)) {
+		return nil, nil, false
+	}
+	data = data[len(key):]
+	end := bytes.IndexByte(data, '"')
+	if end < 0 || bytes.IndexByte(data[:end], '\\') >= 0 {
+		return nil, nil, false
+	}
+	return data[:end], data[end+1:], true
 }
 
 func (c *client) onReply(now time.Time, f inbound) {
