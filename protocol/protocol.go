@@ -139,11 +139,18 @@ func Encode(typ, id string, payload any) ([]byte, error) {
 // as compact JSON (p) to b: a payload shared by many frames (a history page
 // many clients asked for) is encoded once and copied as it is.
 func AppendFrame(b []byte, typ, id string, p []byte) []byte {
+	return append(append(AppendFrameHead(b, typ, id), p...), '}')
+}
+
+// AppendFrameHead appends a frame's envelope up to its payload to b: the
+// caller appends the payload's JSON and the closing '}', for a payload
+// encoded straight into the frame (the welcome).
+func AppendFrameHead(b []byte, typ, id string) []byte {
 	b = chat.AppendJSONString(append(b, `{"type":`...), typ)
 	if id != "" {
 		b = chat.AppendJSONString(append(b, `,"id":`...), id)
 	}
-	return append(append(append(b, `,"payload":`...), p...), '}')
+	return append(b, `,"payload":`...)
 }
 
 // AppendMessageAck appends the ack of a send_message with request id id

@@ -70,8 +70,7 @@ func frame(typ, id string, payload any) []byte {
 // appendWelcome appends the welcome frame's JSON, the bytes
 // frame(protocol.TypeWelcome, "", w) gives.
 func appendWelcome(b []byte, w *protocol.Welcome) []byte {
-	b = chat.AppendJSONString(append(b, `{"type":`...), protocol.TypeWelcome)
-	b, err := w.AppendJSON(append(b, `,"payload":`...))
+	b, err := w.AppendJSON(protocol.AppendFrameHead(b, protocol.TypeWelcome, ""))
 	if err != nil {
 		panic(err) // a bug, as in frame: the limits are the server's own
 	}
