@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"io"
-	"net"
 	"testing"
 	"time"
 )
@@ -20,22 +19,7 @@ func BenchmarkFlushWrite(b *testing.B) {
 }
 
 func benchFlushWrite(b *testing.B, frames int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := newWire(nc)
-	defer w.Close()
+	w, client := loopbackWire(b)
 	go io.Copy(io.Discard, client)
 
 	payload := make([]byte, 190)

@@ -12,22 +12,7 @@ import (
 // the pools are warm. At a thousand connections written per round, one
 // allocation per write was most of the server's garbage under fan-out.
 func TestFlushWriteAllocatesNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newWire(nc)
-	defer w.Close()
+	w, client := loopbackWire(t)
 
 	a := textFrame([]byte(`{"type":"new_message","payload":{"seq":1}}`))
 	b := textFrame([]byte(`{"type":"new_message","payload":{"seq":2}}`))
@@ -54,4 +39,27 @@ func TestFlushWriteAllocatesNothing(t *testing.T) {
 	if p := <-got; !bytes.Equal(p, want) {
 		t.Errorf("the client read %d bytes, not the %d frames' %d", len(p), 2*(runs+2), len(want))
 	}
+}
+
+// loopbackWire is a wire on one end of a loopback TCP connection and the
+// other end, both closed when tb ends.
+func loopbackWire(tb testing.TB) (*wire, net.Conn) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	nc, err := ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := newWire(nc)
+	tb.Cleanup(func() { w.Close() })
+	return w, client
 }
