@@ -540,10 +540,7 @@ func (h *hub) serve(c *conn, head []byte) {
 		for i := range welcome.Rooms {
 			welcome.Rooms[i].MembersOnline = h.presence.online(welcome.Rooms[i].Name)
 		}
-		// The answer, the frame's header and the welcome in one buffer,
-		// each written once.
-		f := append(make([]byte, 0, len(head)+maxFrameHeader+300+256*len(welcome.Rooms)), head...)
-		c.startFramed(appendTextFrameOf(f, func(b []byte) []byte { return appendWelcome(b, &welcome) }))
+		c.startFramed(welcomeFrame(head, &welcome))
 	}
 	c.flush()
 	if h.s.log.Enabled(context.Background(), slog.LevelDebug) { // the address's String allocates: not for nothing

@@ -67,6 +67,13 @@ func frame(typ, id string, payload any) []byte {
 	return b
 }
 
+// welcomeFrame is the handshake's answer head and then the welcome w's
+// text frame, in one buffer, each written once.
+func welcomeFrame(head []byte, w *protocol.Welcome) []byte {
+	f := append(make([]byte, 0, len(head)+maxFrameHeader+300+256*len(w.Rooms)), head...)
+	return appendTextFrameOf(f, func(b []byte) []byte { return appendWelcome(b, w) })
+}
+
 // appendWelcome appends the welcome frame's JSON, the bytes
 // frame(protocol.TypeWelcome, "", w) gives.
 func appendWelcome(b []byte, w *protocol.Welcome) []byte {

@@ -54,14 +54,17 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if os.Getenv("GOGC") == "" {
+	gogc := os.Getenv("GOGC") == ""
+	if gogc {
 		debug.SetGCPercent(defaultGCPercent)
-		go gcFloor(ctx, liveHeap)
 	}
 	if isCommand(os.Args[1:]) { // chatd user ..., chatd backup ... (admin.go)
 		code := runCommand(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
+	}
+	if gogc { // the server's heap only: a command's is short-lived
+		go gcFloor(ctx, liveHeap)
 	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
